@@ -1,0 +1,215 @@
+/**
+ * References: `registry/repo[:tag][@digest]` for registries and
+ * `oci:PATH[:TAG|@DIGEST]` for OCI image layouts on disk. Parsed once at the
+ * edge; everything inward takes the parsed value.
+ */
+import { InvalidReferenceError } from "./errors.js";
+import { parseDigest } from "./digest.js";
+
+export const DOCKER_HUB = "docker.io";
+/** Where Docker Hub's API actually lives. */
+export const DOCKER_HUB_ENDPOINT = "registry-1.docker.io";
+const DOCKER_HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
+
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const DOMAIN_COMPONENT = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
+const PORT = /^[0-9]{1,5}$/;
+const MAX_NAME_LENGTH = 255;
+
+export interface RegistryReference {
+  kind: "registry";
+  /** Normalised host[:port]; Docker Hub is always `docker.io`. */
+  registry: string;
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+export interface LayoutReference {
+  kind: "layout";
+  /** Filesystem path of the OCI image layout directory. */
+  path: string;
+  tag?: string;
+  digest?: string;
+}
+
+export type TargetReference = RegistryReference | LayoutReference;
+
+/** True for a tag that the distribution grammar accepts. */
+export function isValidTag(tag: string): boolean {
+  return TAG.test(tag);
+}
+
+export function isValidRepository(repository: string): boolean {
+  return repository.length > 0 && repository.split("/").every((c) => PATH_COMPONENT.test(c));
+}
+
+/** Parse `registry/repo[:tag][@digest]`, normalising Docker Hub names. */
+export function parseReference(input: string): RegistryReference {
+  const text = input.trim();
+  if (text === "") throw new InvalidReferenceError("empty reference");
+  if (text.startsWith("oci:")) {
+    throw new InvalidReferenceError(`"${input}" names an OCI layout, not a registry reference`);
+  }
+
+  let rest = text;
+  let digest: string | undefined;
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    try {
+      parseDigest(digest);
+    } catch (err) {
+      throw new InvalidReferenceError(`invalid reference "${input}": ${(err as Error).message}`);
+    }
+  }
+
+  // The tag is after the last colon that follows the last slash (a colon before it is a port).
+  let tag: string | undefined;
+  const lastSlash = rest.lastIndexOf("/");
+  const colon = rest.indexOf(":", lastSlash + 1);
+  if (colon >= 0 && !(lastSlash < 0 && rest.startsWith("["))) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!TAG.test(tag)) {
+      throw new InvalidReferenceError(
+        `invalid tag "${tag}" in "${input}": a tag is 1-128 characters of letters, digits, "_", "." and "-", not starting with "." or "-"`,
+      );
+    }
+  }
+
+  const { registry, repository } = splitName(rest, input);
+  if (rest.length > MAX_NAME_LENGTH) {
+    throw new InvalidReferenceError(`invalid reference "${input}": the name is longer than ${MAX_NAME_LENGTH} characters`);
+  }
+  const ref: RegistryReference = { kind: "registry", registry, repository };
+  if (tag !== undefined) ref.tag = tag;
+  if (digest !== undefined) ref.digest = digest;
+  return ref;
+}
+
+function splitName(name: string, input: string): { registry: string; repository: string } {
+  if (name === "") throw new InvalidReferenceError(`invalid reference "${input}": missing repository name`);
+  const slash = name.indexOf("/");
+  const first = slash < 0 ? name : name.slice(0, slash);
+  const looksLikeHost = slash >= 0 && (first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("["));
+  let registry: string;
+  let repository: string;
+  if (looksLikeHost) {
+    registry = validateHost(first, input);
+    repository = name.slice(slash + 1);
+  } else {
+    registry = DOCKER_HUB;
+    repository = name;
+  }
+  if (DOCKER_HUB_ALIASES.has(registry.toLowerCase())) {
+    registry = DOCKER_HUB;
+    if (!repository.includes("/")) repository = `library/${repository}`;
+  }
+  for (const component of repository.split("/")) {
+    if (!PATH_COMPONENT.test(component)) {
+      const why = /[A-Z]/.test(component) ? "repository names must be lowercase" : "use lowercase letters, digits and single separators (. _ __ -)";
+      throw new InvalidReferenceError(`invalid repository path component "${component}" in "${input}": ${why}`);
+    }
+  }
+  return { registry, repository };
+}
+
+function validateHost(host: string, input: string): string {
+  let hostname = host;
+  let port: string | undefined;
+  if (host.startsWith("[")) {
+    const close = host.indexOf("]");
+    if (close < 0) throw new InvalidReferenceError(`invalid registry host "${host}" in "${input}": unclosed "["`);
+    const ipv6 = host.slice(1, close);
+    if (!/^[0-9a-fA-F:.]+$/.test(ipv6) || !ipv6.includes(":")) {
+      throw new InvalidReferenceError(`invalid IPv6 registry host "${host}" in "${input}"`);
+    }
+    const after = host.slice(close + 1);
+    if (after !== "") {
+      if (!after.startsWith(":")) throw new InvalidReferenceError(`invalid registry host "${host}" in "${input}"`);
+      port = after.slice(1);
+    }
+    hostname = host.slice(0, close + 1).toLowerCase();
+  } else {
+    const colon = host.lastIndexOf(":");
+    if (colon >= 0) {
+      port = host.slice(colon + 1);
+      hostname = host.slice(0, colon);
+    }
+    if (!hostname.split(".").every((c) => DOMAIN_COMPONENT.test(c))) {
+      throw new InvalidReferenceError(`invalid registry host "${host}" in "${input}"`);
+    }
+    hostname = hostname.toLowerCase();
+  }
+  if (port !== undefined) {
+    if (!PORT.test(port) || Number(port) < 1 || Number(port) > 65535) {
+      throw new InvalidReferenceError(`invalid port "${port}" in registry host "${host}" of "${input}"`);
+    }
+    return `${hostname}:${Number(port)}`;
+  }
+  return hostname;
+}
+
+/** Parse `oci:PATH[:TAG|@DIGEST]`. */
+export function parseLayoutReference(input: string): LayoutReference {
+  if (!input.startsWith("oci:")) throw new InvalidReferenceError(`"${input}" is not an OCI layout reference (oci:PATH[:TAG|@DIGEST])`);
+  let rest = input.slice(4);
+  let digest: string | undefined;
+  let tag: string | undefined;
+  const at = rest.lastIndexOf("@");
+  if (at >= 0 && /^[a-z0-9]+:[0-9a-f]+$/i.test(rest.slice(at + 1))) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    try {
+      parseDigest(digest);
+    } catch (err) {
+      throw new InvalidReferenceError(`invalid reference "${input}": ${(err as Error).message}`);
+    }
+  } else {
+    // Only a colon after the last path separator can start a tag, so `oci:C:\x` style paths and `oci:./a:b/c` work.
+    const sep = Math.max(rest.lastIndexOf("/"), rest.lastIndexOf("\\"));
+    const colon = rest.indexOf(":", sep + 1);
+    if (colon > 0) {
+      tag = rest.slice(colon + 1);
+      rest = rest.slice(0, colon);
+      if (!TAG.test(tag)) {
+        throw new InvalidReferenceError(`invalid tag "${tag}" in "${input}"`);
+      }
+    }
+  }
+  if (rest === "") throw new InvalidReferenceError(`invalid reference "${input}": missing layout path after "oci:"`);
+  const ref: LayoutReference = { kind: "layout", path: rest };
+  if (tag !== undefined) ref.tag = tag;
+  if (digest !== undefined) ref.digest = digest;
+  return ref;
+}
+
+/** Either kind, chosen by the `oci:` prefix. */
+export function parseTargetReference(input: string): TargetReference {
+  return input.startsWith("oci:") ? parseLayoutReference(input) : parseReference(input);
+}
+
+/** `registry/repo[:tag][@digest]`, with Docker Hub names spelled out. */
+export function formatReference(ref: RegistryReference | LayoutReference): string {
+  const base = ref.kind === "registry" ? `${ref.registry}/${ref.repository}` : `oci:${ref.path}`;
+  return base + (ref.tag !== undefined ? `:${ref.tag}` : "") + (ref.digest !== undefined ? `@${ref.digest}` : "");
+}
+
+/** `registry/repo` */
+export function repositoryName(ref: RegistryReference): string {
+  return `${ref.registry}/${ref.repository}`;
+}
+
+/** The host name actually dialled for a registry (Docker Hub's API host differs from its name). */
+export function registryEndpoint(registry: string): string {
+  return registry === DOCKER_HUB ? DOCKER_HUB_ENDPOINT : registry;
+}
+
+/** Loopback registries may use plain HTTP without --plain-http. */
+export function isLoopbackRegistry(registry: string): boolean {
+  const host = registry.startsWith("[") ? registry.slice(0, registry.indexOf("]") + 1) : registry.split(":")[0]!;
+  return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
