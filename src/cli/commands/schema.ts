@@ -1,0 +1,6 @@
+import { kitManifestJsonSchema } from "../../kit/schema.js";
+import { printJson } from "../output.js";
+
+export async function run(): Promise<void> {
+  printJson(kitManifestJsonSchema());
+}

@@ -1,0 +1,105 @@
+/** `kit init`: a valid, commented starting point. */
+import { mkdir, stat } from "node:fs/promises";
+import path from "node:path";
+import { ExistsError, IoError, UsageError } from "../oras/errors.js";
+import { writeFileAtomic } from "./files.js";
+import { KIT_FILE } from "./load.js";
+
+const NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export interface InitResult {
+  files: string[];
+  name: string;
+}
+
+export async function initKit(dir: string, opts: { name?: string } = {}): Promise<InitResult> {
+  const name = opts.name ?? slugFromDirectory(dir);
+  if (!NAME.test(name)) {
+    throw new UsageError(`invalid kit name "${name}": use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`, {
+      hint: opts.name === undefined ? "pass --name NAME" : undefined,
+    });
+  }
+  const files = [path.join(dir, KIT_FILE), path.join(dir, "README.md")];
+  // Check both first so a refusal writes nothing at all.
+  for (const file of files) {
+    if (await exists(file)) throw new ExistsError(`${file} already exists; kit init never overwrites files`, { hint: "remove it or choose another directory" });
+  }
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new IoError(`cannot create ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+  await writeFileAtomic(files[0]!, kitTemplate(name));
+  await writeFileAtomic(files[1]!, readmeTemplate(name));
+  return { files, name };
+}
+
+function slugFromDirectory(dir: string): string {
+  return path
+    .basename(path.resolve(dir))
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function kitTemplate(name: string): string {
+  return `# Aegis kit manifest v1 (see spec/kit-manifest-v1.md). Kits declare; Aegis enforces.
+
+# Lowercase slug; it names the kit in references such as ${name}@sha256:…
+name: ${name}
+# SemVer 2.0, quoted so YAML keeps it a string.
+version: "0.1.0"
+description: "What this kit's agents do"
+
+# Default base image. kit push pins it to a digest, so the pushed kit is reproducible.
+image: ghcr.io/example/agent-base:1.0.0
+
+secrets:
+  # Injected as environment variables; an instance cannot start without the required ones.
+  required:
+    - name: API_KEY
+      description: "API key the agent uses"
+  optional: []
+
+# Guest ports reachable through the Aegis router (protocol defaults to tcp).
+exposes:
+  - port: 8080
+
+# Defaults for a new instance and the largest values it may ask for.
+resources:
+  memory_mb: 1024
+  vcpus: 1
+  max_memory_mb: 4096
+  max_vcpus: 4
+
+# Outbound hosts the agent expects to reach (hints; Aegis owns the network).
+egress:
+  - api.example.com
+`;
+}
+
+function readmeTemplate(name: string): string {
+  return `# ${name}
+
+What this kit is for, which secrets it needs and where to get them, and what its agents do.
+
+## Secrets
+
+- \`API_KEY\` (required): API key the agent uses.
+
+## Ports
+
+- 8080/tcp: the agent's HTTP endpoint.
+`;
+}

@@ -1,0 +1,214 @@
+/**
+ * Reading kit.yaml: bounded, strict YAML with every problem located at
+ * FILE:LINE:COL and named by its field path.
+ */
+import { readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
+import type { core } from "zod";
+import { InvalidContentError, IoError, NotFoundError, SizeLimitError } from "../oras/errors.js";
+import { KitManifestSchema, type KitManifest } from "./schema.js";
+
+export const KIT_FILE = "kit.yaml";
+/** kit.yaml is a short declaration; anything bigger is a mistake or an attack. */
+export const MAX_KIT_FILE_BYTES = 1024 * 1024;
+/** Aliases are allowed, but a "billion laughs" file must fail fast. */
+export const MAX_ALIAS_EXPANSIONS = 100;
+
+export interface KitIssue {
+  /** Dotted field path such as `resources.memory_mb` or `exposes[1].port`; empty for the document. */
+  path: string;
+  message: string;
+  /** 1-based; 0 when unknown. */
+  line: number;
+  column: number;
+}
+
+export class KitValidationError extends InvalidContentError {
+  constructor(
+    readonly file: string,
+    readonly issues: KitIssue[],
+  ) {
+    const first = issues[0]!;
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : "";
+    super(`${formatIssue(file, first)}${more}`, { hint: `run "kit validate ${file}" to see every problem` });
+  }
+}
+
+export function formatIssue(file: string, issue: KitIssue): string {
+  const where = issue.line > 0 ? `${file}:${issue.line}:${issue.column}` : file;
+  return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
+}
+
+export interface LoadedKit {
+  /** The file that was read. */
+  file: string;
+  /** The exact bytes of the file (the artifact's kit.yaml layer is these bytes). */
+  bytes: Buffer;
+  manifest: KitManifest;
+}
+
+/** `dir` or a YAML file → the kit.yaml path to read. */
+export async function resolveKitFile(target: string): Promise<string> {
+  try {
+    const info = await stat(target);
+    return info.isDirectory() ? path.join(target, KIT_FILE) : target;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new NotFoundError(`${target}: no such file or directory`, { hint: 'create a kit with "kit init"' });
+    }
+    throw new IoError(`${target}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Load and validate a kit: a directory containing kit.yaml, or a YAML file. Throws KitValidationError. */
+export async function loadKit(target: string): Promise<LoadedKit> {
+  const file = await resolveKitFile(target);
+  const bytes = await readKitFileBytes(file);
+  const manifest = parseKitManifest(bytes, file);
+  return { file, bytes, manifest };
+}
+
+export async function readKitFileBytes(file: string): Promise<Buffer> {
+  let size: number;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new IoError(`${file}: not a regular file`);
+    size = info.size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new NotFoundError(`${file}: no such file`, { hint: `a kit directory must contain ${KIT_FILE}; create one with "kit init"` });
+    }
+    throw err instanceof IoError ? err : new IoError(`${file}: ${(err as Error).message}`, { cause: err });
+  }
+  if (size > MAX_KIT_FILE_BYTES) throw new SizeLimitError(MAX_KIT_FILE_BYTES, `${file} (${size} bytes)`);
+  const bytes = await readFile(file);
+  // The file may have grown between stat and read.
+  if (bytes.length > MAX_KIT_FILE_BYTES) throw new SizeLimitError(MAX_KIT_FILE_BYTES, `${file} (${bytes.length} bytes)`);
+  return bytes;
+}
+
+/** Parse and validate kit.yaml bytes; `file` is only used in messages. */
+export function parseKitManifest(bytes: Uint8Array, file = KIT_FILE): KitManifest {
+  const { value, issues } = checkKitManifest(bytes);
+  if (issues.length > 0) throw new KitValidationError(file, issues);
+  return value!;
+}
+
+/** Every problem in kit.yaml bytes, located; `value` is set only when there are none. */
+export function checkKitManifest(bytes: Uint8Array): { value?: KitManifest; issues: KitIssue[] } {
+  if (bytes.length > MAX_KIT_FILE_BYTES) {
+    return { issues: [{ path: "", message: `file exceeds the limit of ${MAX_KIT_FILE_BYTES} bytes`, line: 0, column: 0 }] };
+  }
+  const text = Buffer.from(bytes).toString("utf8");
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, version: "1.2" });
+  const at = (offset: number | undefined) => {
+    if (offset === undefined) return { line: 0, column: 0 };
+    const pos = lines.linePos(offset);
+    return { line: pos.line, column: pos.col };
+  };
+
+  if (doc.errors.length > 0) {
+    return {
+      issues: doc.errors.map((e) => ({ path: "", message: yamlMessage(e.message, e.code, text.slice(e.pos[0], e.pos[0] + 200)), ...at(e.pos[0]) })),
+    };
+  }
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/alias/i.test(message)) {
+      return {
+        issues: [{ path: "", message: `too many YAML alias expansions (limit ${MAX_ALIAS_EXPANSIONS}); refusing a possible "billion laughs" document`, line: 1, column: 1 }],
+      };
+    }
+    return { issues: [{ path: "", message: `cannot read YAML: ${message}`, line: 1, column: 1 }] };
+  }
+
+  if (data === null || data === undefined) {
+    return { issues: [{ path: "", message: "the file is empty; a kit needs at least name, version and image", line: 1, column: 1 }] };
+  }
+  if (typeof data !== "object" || Array.isArray(data)) {
+    return { issues: [{ path: "", message: "the document must be a mapping of fields (name: …, version: …)", ...at(doc.contents?.range?.[0]) }] };
+  }
+
+  const result = KitManifestSchema.safeParse(data);
+  if (result.success) return { value: result.data, issues: [] };
+  const issues = result.error.issues.flatMap((issue) => locateIssue(doc, issue, at));
+  issues.sort((a, b) => a.line - b.line || a.column - b.column);
+  return { issues };
+}
+
+type Locator = (offset: number | undefined) => { line: number; column: number };
+
+function locateIssue(doc: Document, issue: core.$ZodIssue, at: Locator): KitIssue[] {
+  const keys = issue.path as (string | number)[];
+  if (issue.code === "unrecognized_keys") {
+    // Point at each unknown key itself, so a typo is found where it was typed.
+    const parent = nodeAt(doc, keys);
+    return issue.keys.map((key) => {
+      const keyPath = formatPath([...keys, key]);
+      const keyNode = isMap(parent) ? parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key)?.key : undefined;
+      const suggestion = suggestKey(key);
+      return {
+        path: keyPath,
+        message: `unknown field${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`,
+        ...at(isNode(keyNode) ? keyNode.range?.[0] : undefined),
+      };
+    });
+  }
+  let node = nodeAt(doc, keys);
+  const missing = keys.length > 0 && !doc.hasIn(keys);
+  // A missing field has no node: point at the nearest enclosing one that exists.
+  for (let n = keys.length - 1; !node && n >= 0; n--) node = nodeAt(doc, keys.slice(0, n));
+  const message = missing && issue.code === "invalid_type" ? "is required" : issue.message;
+  return [{ path: formatPath(keys), message, ...at(node?.range?.[0]) }];
+}
+
+function nodeAt(doc: Document, keys: (string | number)[]): YamlNode | undefined {
+  if (keys.length === 0) return isNode(doc.contents) ? doc.contents : undefined;
+  const node = doc.getIn(keys, true);
+  return isNode(node) ? node : undefined;
+}
+
+export function formatPath(keys: readonly (string | number)[]): string {
+  let out = "";
+  for (const key of keys) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? key : `.${key}`;
+  }
+  return out;
+}
+
+const KNOWN_KEYS = ["name", "version", "description", "image", "secrets", "required", "optional", "exposes", "port", "protocol", "resources", "memory_mb", "vcpus", "max_memory_mb", "max_vcpus", "egress"];
+
+/** The known field one edit away (or a plural/singular slip), for "did you mean". */
+function suggestKey(key: string): string | undefined {
+  return KNOWN_KEYS.find((known) => known !== key && editDistance(known, key) <= Math.max(1, Math.floor(known.length / 5)));
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = row[j]!;
+      row[j] = next;
+    }
+  }
+  return row[b.length]!;
+}
+
+function yamlMessage(message: string, code: string, source: string): string {
+  if (code === "DUPLICATE_KEY") {
+    const key = source.split(/[:\n]/)[0]!.trim().replace(/^["']|["']$/g, "").slice(0, 80);
+    return key ? `duplicate key "${key}": each field may appear only once` : "duplicate key: each field may appear only once";
+  }
+  if (/multiple documents/i.test(message)) return 'the file must hold exactly one YAML document (remove the "---" separator)';
+  return `invalid YAML: ${message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`;
+}
