@@ -64,3 +64,11 @@ export interface Target extends Storage, Resolver, Tagger {
 export interface Mounter {
   mount(desc: Descriptor, fromRepository: string, opts?: { signal?: AbortSignal }): Promise<boolean>;
 }
+
+/**
+ * A Target that can store a manifest and point a tag at it in one step (a
+ * registry's `PUT /manifests/<tag>`), saving the separate tag request.
+ */
+export interface ReferencePusher {
+  pushReference(desc: Descriptor, content: Readable | Uint8Array, reference: string, opts?: { signal?: AbortSignal }): Promise<void>;
+}
