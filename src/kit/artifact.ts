@@ -1,0 +1,111 @@
+/**
+ * The kit artifact format (spec/kit-artifact-v1.md): an OCI image manifest
+ * whose config is the validated kit as canonical JSON and whose two layers are
+ * the author's kit.yaml and README.md, byte for byte.
+ */
+import { z } from "zod";
+import type { Descriptor } from "../oras/descriptor.js";
+import { MediaType } from "../oras/descriptor.js";
+import { digestOf } from "../oras/digest.js";
+import { canonicalJson } from "./canonical-json.js";
+import { KitManifestSchema, type KitManifest } from "./schema.js";
+
+export const KIT_ARTIFACT_TYPE = "application/vnd.aegis.kit.v1+json";
+export const KIT_CONFIG_MEDIA_TYPE = "application/vnd.aegis.kit.config.v1+json";
+export const KIT_YAML_MEDIA_TYPE = "application/vnd.aegis.kit.manifest.v1+yaml";
+export const README_MEDIA_TYPE = "text/markdown";
+
+export const Annotation = {
+  Title: "org.opencontainers.image.title",
+  Version: "org.opencontainers.image.version",
+  Description: "org.opencontainers.image.description",
+  Source: "org.opencontainers.image.source",
+  Revision: "org.opencontainers.image.revision",
+  Created: "org.opencontainers.image.created",
+  RefName: "org.opencontainers.image.ref.name",
+  KitImage: "dev.aegis.kit.image",
+} as const;
+
+export const KIT_YAML_TITLE = "kit.yaml";
+export const README_TITLE = "README.md";
+
+/** Limits a reader enforces before trusting anything (spec/kit-artifact-v1.md). */
+export const MAX_KIT_CONFIG_BYTES = 1024 * 1024;
+export const MAX_README_BYTES = 1024 * 1024;
+
+/**
+ * The config: the validated kit (defaults applied) with `image` pinned to
+ * `registry/repo:tag@digest`. A kit pushed with --no-pin keeps its image as
+ * written and says so with `unpinned: true`.
+ */
+export const KitConfigSchema = KitManifestSchema.extend({
+  unpinned: z.literal(true).optional(),
+});
+export type KitConfig = z.output<typeof KitConfigSchema>;
+
+export interface Blob {
+  descriptor: Descriptor;
+  bytes: Buffer;
+}
+
+export interface KitArtifact {
+  manifest: Blob;
+  config: Blob;
+  layers: [Blob, Blob];
+  kit: KitConfig;
+}
+
+export interface ArtifactInput {
+  manifest: KitManifest;
+  kitYaml: Uint8Array;
+  readme: Uint8Array;
+  /** `registry/repo:tag@sha256:…`; absent for an unpinned kit. */
+  pinnedImage?: string;
+  /** org.opencontainers.image.source and .revision, when the kit lives in a git checkout. */
+  source?: string;
+  revision?: string;
+  /** RFC 3339; only when the user asked for it (--created or SOURCE_DATE_EPOCH). */
+  created?: string;
+}
+
+function blob(mediaType: string, bytes: Uint8Array, annotations?: Record<string, string>): Blob {
+  const buffer = Buffer.from(bytes);
+  const descriptor: Descriptor = { mediaType, digest: digestOf(buffer), size: buffer.length };
+  if (annotations) descriptor.annotations = annotations;
+  return { descriptor, bytes: buffer };
+}
+
+export function kitConfigFor(manifest: KitManifest, pinnedImage: string | undefined): KitConfig {
+  return pinnedImage === undefined ? { ...manifest, unpinned: true } : { ...manifest, image: pinnedImage };
+}
+
+/** Assemble the artifact; pure, so the same input always gives the same manifest digest. */
+export function buildKitArtifact(input: ArtifactInput): KitArtifact {
+  const kit = kitConfigFor(input.manifest, input.pinnedImage);
+  const config = blob(KIT_CONFIG_MEDIA_TYPE, Buffer.from(canonicalJson(kit), "utf8"));
+  const layers: [Blob, Blob] = [
+    blob(KIT_YAML_MEDIA_TYPE, input.kitYaml, { [Annotation.Title]: KIT_YAML_TITLE }),
+    blob(README_MEDIA_TYPE, input.readme, { [Annotation.Title]: README_TITLE }),
+  ];
+  const annotations: Record<string, string> = {
+    [Annotation.Title]: input.manifest.name,
+    [Annotation.Version]: input.manifest.version,
+  };
+  if (input.manifest.description !== undefined) annotations[Annotation.Description] = input.manifest.description;
+  if (input.source !== undefined) annotations[Annotation.Source] = input.source;
+  if (input.revision !== undefined) annotations[Annotation.Revision] = input.revision;
+  if (input.created !== undefined) annotations[Annotation.Created] = input.created;
+  if (input.pinnedImage !== undefined) annotations[Annotation.KitImage] = input.pinnedImage;
+
+  const manifestJson = {
+    schemaVersion: 2,
+    mediaType: MediaType.ImageManifest,
+    artifactType: KIT_ARTIFACT_TYPE,
+    config: config.descriptor,
+    layers: layers.map((l) => l.descriptor),
+    annotations,
+  };
+  const manifest = blob(MediaType.ImageManifest, Buffer.from(canonicalJson(manifestJson), "utf8"));
+  manifest.descriptor.artifactType = KIT_ARTIFACT_TYPE;
+  return { manifest, config, layers, kit };
+}
