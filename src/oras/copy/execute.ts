@@ -1,0 +1,192 @@
+/**
+ * Executing a copy plan: every node runs once all its children have finished,
+ * at most `concurrency` transfers at a time. Blobs stream from the source
+ * straight into the destination; manifests are pushed from the verified bytes
+ * the plan kept. The first failure aborts everything still running and is
+ * the error thrown, after the rest have stopped.
+ */
+import { pipeline, Transform, type Readable, type TransformCallback } from "node:stream";
+import { MAX_MANIFEST_BYTES, type Descriptor } from "../descriptor.js";
+import { InvalidContentError, UnsupportedError } from "../errors.js";
+import type { Mounter, ReadOnlyStorage, ReferencePusher, Storage, Tagger } from "../target.js";
+import { fetchAll } from "../verify.js";
+import { Semaphore, TaskGroup } from "./limiter.js";
+import { cachedManifest, DEFAULT_CONCURRENCY, type CopyPlan, type PlanNode, type SkipReason } from "./plan.js";
+
+/** What copy needs of a destination; tagging, mounting and push-by-reference are used when present. */
+export type CopyDestination = Storage & Partial<Tagger> & Partial<Mounter> & Partial<ReferencePusher>;
+
+export type CopyProgressEvent =
+  | { type: "skip"; node: PlanNode; reason: SkipReason }
+  | { type: "start"; node: PlanNode }
+  /** Cumulative bytes of this node pushed so far (blob uploads only). */
+  | { type: "bytes"; node: PlanNode; transferred: number }
+  /** `via` is "upload" also for a planned mount that the registry declined. */
+  | { type: "done"; node: PlanNode; via: "upload" | "mount" }
+  | { type: "tag"; descriptor: Descriptor; tag: string };
+
+export interface ExecuteOptions {
+  /** Transfers running at once. Default 4. */
+  concurrency?: number;
+  signal?: AbortSignal;
+  onProgress?: (event: CopyProgressEvent) => void;
+  /**
+   * Hash blobs from the source while streaming. Default true. Pass false only
+   * when the destination verifies every byte itself (a registry's
+   * `PUT ?digest=`): it saves a full client-side hash of everything copied.
+   */
+  verifySource?: boolean;
+  /** Point this tag at the root once everything is stored. */
+  tag?: string;
+}
+
+export interface CopyStats {
+  uploaded: number;
+  mounted: number;
+  skipped: number;
+  /** Bytes pushed through this process (mounted blobs excluded). */
+  bytesTransferred: number;
+}
+
+export async function executeCopy(
+  src: ReadOnlyStorage,
+  dst: CopyDestination,
+  plan: CopyPlan,
+  opts: ExecuteOptions = {},
+): Promise<CopyStats> {
+  checkPlanOrder(plan);
+  const tag = opts.tag;
+  if (tag !== undefined && typeof dst.tag !== "function" && typeof dst.pushReference !== "function") {
+    throw new UnsupportedError(`cannot tag ${plan.root.digest} as "${tag}": the destination does not support tags`);
+  }
+  const verifySource = opts.verifySource ?? true;
+  const emit = opts.onProgress ?? (() => {});
+  const slots = new Semaphore(opts.concurrency ?? DEFAULT_CONCURRENCY);
+  const group = new TaskGroup(opts.signal);
+  const stats: CopyStats = { uploaded: 0, mounted: 0, skipped: 0, bytesTransferred: 0 };
+  const rootDigest = plan.root.digest;
+  // The root goes up with its tag in one request when the destination can do that.
+  const tagOnPush = tag !== undefined && typeof dst.pushReference === "function";
+  let rootTagged = false;
+
+  const manifestBytes = (desc: Descriptor, signal: AbortSignal): Promise<Uint8Array> => {
+    const kept = cachedManifest(plan, desc.digest);
+    if (kept) return Promise.resolve(kept);
+    return fetchAll(src, desc, { limit: MAX_MANIFEST_BYTES, what: `manifest ${desc.digest}`, signal });
+  };
+
+  const pushBlob = async (node: PlanNode, signal: AbortSignal): Promise<void> => {
+    const desc = node.descriptor;
+    const source = await src.fetch(desc, { verify: verifySource, signal });
+    let body: Readable = source;
+    if (opts.onProgress) {
+      // A pass-through, not a 'data' listener: listening on a piped stream would steal its bytes.
+      const counter = new ByteCounter((n) => emit({ type: "bytes", node, transferred: n }));
+      pipeline(source, counter, () => {});
+      body = counter;
+    }
+    try {
+      await dst.push(desc, body, { signal });
+    } catch (err) {
+      // The destination may have given up without draining the source; free its connection.
+      source.destroy();
+      body.destroy();
+      throw err;
+    }
+  };
+
+  const run = async (node: PlanNode, signal: AbortSignal): Promise<void> => {
+    const desc = node.descriptor;
+    const release = await slots.acquire(signal);
+    try {
+      emit({ type: "start", node });
+      if (node.action === "mount" && plan.mountFrom !== undefined && typeof dst.mount === "function") {
+        if (await dst.mount(desc, plan.mountFrom, { signal })) {
+          stats.mounted++;
+          emit({ type: "done", node, via: "mount" });
+          return;
+        }
+      }
+      if (node.kind === "manifest") {
+        const bytes = await manifestBytes(desc, signal);
+        if (tagOnPush && desc.digest === rootDigest) {
+          await dst.pushReference!(desc, bytes, tag!, { signal });
+          rootTagged = true;
+        } else {
+          await dst.push(desc, bytes, { signal });
+        }
+      } else {
+        await pushBlob(node, signal);
+      }
+      stats.uploaded++;
+      stats.bytesTransferred += desc.size;
+      emit({ type: "done", node, via: "upload" });
+    } finally {
+      release();
+    }
+  };
+
+  const finished = new Map<string, Promise<void>>();
+  for (const node of plan.nodes) {
+    const deps = node.children.map((d) => finished.get(d)!);
+    const task = group.spawn(async (signal) => {
+      await Promise.all(deps);
+      signal.throwIfAborted();
+      if (node.action === "skip") {
+        stats.skipped++;
+        emit({ type: "skip", node, reason: node.reason ?? "exists" });
+        return;
+      }
+      await run(node, signal);
+    });
+    finished.set(node.descriptor.digest, task);
+  }
+  await group.wait();
+
+  if (tag !== undefined && !rootTagged) {
+    if (typeof dst.tag === "function") {
+      await dst.tag(plan.root, tag, opts.signal ? { signal: opts.signal } : undefined);
+    } else {
+      // Only push-by-reference is available, and the root was already there: push it again under the tag.
+      const signal = opts.signal ?? new AbortController().signal;
+      await dst.pushReference!(plan.root, await manifestBytes(plan.root, signal), tag, { signal });
+    }
+  }
+  if (tag !== undefined) emit({ type: "tag", descriptor: plan.root, tag });
+  return stats;
+}
+
+/**
+ * A plan may come back from JSON, so check the one property execution relies
+ * on: every child is a node listed earlier, every digest once, the root present.
+ */
+function checkPlanOrder(plan: CopyPlan): void {
+  const bad = (what: string): InvalidContentError => new InvalidContentError(`invalid copy plan for ${plan.root?.digest}: ${what}`);
+  if (!Array.isArray(plan.nodes)) throw bad("nodes is not an array");
+  const seen = new Set<string>();
+  for (const node of plan.nodes) {
+    const digest = node.descriptor.digest;
+    if (seen.has(digest)) throw bad(`${digest} is listed twice`);
+    for (const child of node.children) {
+      if (!seen.has(child)) throw bad(`${digest} comes before its child ${child}`);
+    }
+    if (!["skip", "mount", "upload"].includes(node.action)) throw bad(`${digest} has unknown action ${JSON.stringify(node.action)}`);
+    seen.add(digest);
+  }
+  if (!seen.has(plan.root.digest)) throw bad("the root is not among its nodes");
+}
+
+/** Counts bytes passing through and reports the running total. */
+class ByteCounter extends Transform {
+  private total = 0;
+
+  constructor(private readonly report: (total: number) => void) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.total += chunk.length;
+    this.report(this.total);
+    callback(null, chunk);
+  }
+}
