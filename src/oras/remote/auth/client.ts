@@ -1,0 +1,284 @@
+/**
+ * The auth layer: answers a registry's 401 challenge (Basic, or Bearer via the
+ * token service named in the challenge) and retries the request once. What it
+ * learns (scheme, realm, tokens per scope set) is cached per registry, so that
+ * later requests authenticate up front instead of paying a 401 round trip each.
+ *
+ * Credentials go only to the registry's own origin and to its token realm,
+ * never in a message.
+ */
+import { DeniedError, RegistryError, UnauthorizedError, UnsupportedError } from "../../errors.js";
+import { isLoopbackRegistry } from "../../reference.js";
+import { readAllLimited } from "../../verify.js";
+import { discard, isReplayable, sameOrigin, type HttpRequest, type HttpResponse, type Layer, type Send } from "../http.js";
+import { describeRegistryErrors, errorFromResponse, loginHint, parseRegistryErrors } from "../response-errors.js";
+import { parseChallenges, preferredChallenge, type Challenge } from "./challenge.js";
+import { isEmptyCredential, type Credential, type CredentialProvider } from "./credentials.js";
+import { normaliseScopes, scopeKey } from "./scope.js";
+
+/** Token lifetime when the token service does not say (the distribution token spec's default). */
+export const DEFAULT_TOKEN_SECONDS = 60;
+const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
+/** The OAuth2 client_id we present when exchanging an identity token. */
+export const OAUTH_CLIENT_ID = "kit";
+
+interface CachedToken {
+  token: string;
+  expiresAt: number;
+}
+
+/** What we know about one registry's authentication. */
+export class RegistryAuthState {
+  scheme: "basic" | "bearer" | undefined;
+  realm: string | undefined;
+  service: string | undefined;
+  private readonly tokens = new Map<string, CachedToken>();
+  private readonly pending = new Map<string, Promise<string>>();
+
+  constructor(private readonly now: () => number) {}
+
+  token(key: string): string | undefined {
+    const entry = this.tokens.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.tokens.delete(key);
+      return undefined;
+    }
+    return entry.token;
+  }
+
+  setToken(key: string, token: string, expiresInSeconds: number): void {
+    // Renew a little early so a token does not expire between our check and the registry's.
+    const margin = Math.min(10, expiresInSeconds / 10);
+    this.tokens.set(key, { token, expiresAt: this.now() + (expiresInSeconds - margin) * 1000 });
+  }
+
+  forget(key: string): void {
+    this.tokens.delete(key);
+  }
+
+  /** Run fetch once per key at a time: concurrent requests needing the same token share one fetch. */
+  dedupe(key: string, fetch: () => Promise<string>): Promise<string> {
+    let p = this.pending.get(key);
+    if (!p) {
+      p = fetch().finally(() => this.pending.delete(key));
+      this.pending.set(key, p);
+    }
+    return p;
+  }
+}
+
+/** Per-registry auth state; share one between clients that use the same credentials. */
+export class AuthCache {
+  private readonly states = new Map<string, RegistryAuthState>();
+  constructor(private readonly now: () => number = Date.now) {}
+
+  state(registry: string): RegistryAuthState {
+    let s = this.states.get(registry);
+    if (!s) this.states.set(registry, (s = new RegistryAuthState(this.now)));
+    return s;
+  }
+}
+
+export interface AuthLayerOptions {
+  /** Registry name (`host[:port]`, Hub as docker.io): the key for credentials and the name in messages. */
+  registry: string;
+  /** The only origin that receives the registry credentials. */
+  origin: string;
+  credentials?: CredentialProvider;
+  cache: AuthCache;
+  /** Sends token-service requests: retries and redirects, but no auth layer. */
+  tokenSend: Send;
+  /** OAuth2 client id for identity-token exchange (default "kit"). */
+  clientId?: string;
+  userAgent?: string;
+}
+
+export function basicAuthorization(cred: Credential): string {
+  return `Basic ${Buffer.from(`${cred.username ?? ""}:${cred.password ?? ""}`, "utf8").toString("base64")}`;
+}
+
+function hasPassword(cred: Credential | undefined): boolean {
+  return !!cred && (!!cred.username || !!cred.password);
+}
+
+function withAuthorization(req: HttpRequest, authorization: string | undefined): HttpRequest {
+  return authorization === undefined ? req : { ...req, headers: { ...req.headers, authorization } };
+}
+
+/** "pull,push on team/app" for DeniedError messages. */
+function describeScopes(scopes: readonly string[]): string {
+  const parts = scopes.map((s) => {
+    const m = /^repository:(.+):([^:]+)$/.exec(s);
+    return m ? `${m[2]} on ${m[1]}` : s;
+  });
+  return parts.length > 0 ? parts.join(", ") : "access";
+}
+
+export function authLayer(opts: AuthLayerOptions): Layer {
+  const state = opts.cache.state(opts.registry);
+  let credential: Promise<Credential | undefined> | undefined;
+  const getCredential = (): Promise<Credential | undefined> => {
+    credential ??= opts.credentials ? opts.credentials(opts.registry) : Promise.resolve(undefined);
+    return credential;
+  };
+  const required = (): UnauthorizedError =>
+    new UnauthorizedError(`authentication required for ${opts.registry}`, { hint: loginHint(opts.registry) });
+  const invalid = (): UnauthorizedError =>
+    new UnauthorizedError(`invalid credentials for ${opts.registry}`, { hint: loginHint(opts.registry) });
+
+  const tokenFor = async (scopes: readonly string[], alsoUnder?: string): Promise<string> => {
+    const key = scopeKey(scopes);
+    const cached = state.token(key);
+    if (cached !== undefined) return cached;
+    const realm = state.realm;
+    if (realm === undefined) throw required();
+    return state.dedupe(key, async () => {
+      const cred = await getCredential();
+      if (cred?.registryToken) return cred.registryToken;
+      const { token, expiresIn } = await fetchToken(opts, realm, state.service, scopes, cred, { required, invalid });
+      state.setToken(key, token, expiresIn);
+      if (alsoUnder !== undefined && alsoUnder !== key) state.setToken(alsoUnder, token, expiresIn);
+      return token;
+    });
+  };
+
+  /** The Authorization we can send before being asked, from what earlier challenges taught us. */
+  const upfront = async (scopes: readonly string[]): Promise<string | undefined> => {
+    if (state.scheme === "basic") {
+      const cred = await getCredential();
+      return cred && hasPassword(cred) ? basicAuthorization(cred) : undefined;
+    }
+    if (state.scheme === "bearer") return `Bearer ${await tokenFor(scopes)}`;
+    return undefined;
+  };
+
+  return (next) => async (req) => {
+    if (!sameOrigin(req.url, opts.origin)) return next(req);
+    const scopes = normaliseScopes(req.scopes ?? []);
+    const sent = await upfront(scopes);
+    const first = await next(withAuthorization(req, sent));
+    // A 401 from another origin (a redirect target) is not ours to answer.
+    if (first.status !== 401 || !sameOrigin(first.url, opts.origin)) return first;
+
+    const challenge = preferredChallenge(parseChallenges(first.headers["www-authenticate"]));
+    await discard(first);
+    if (challenge === undefined || !isReplayable(req.body)) throw sent !== undefined ? invalid() : required();
+    const cred = await getCredential();
+
+    if (challenge.scheme === "basic") {
+      state.scheme = "basic";
+      if (!cred || !hasPassword(cred)) throw required();
+      if (sent?.startsWith("Basic ")) throw invalid();
+      return expectAuthorized(await next(withAuthorization(req, basicAuthorization(cred))), invalid);
+    }
+    if (challenge.scheme === "bearer") {
+      learnBearer(state, challenge, opts.registry);
+      const all = normaliseScopes([...scopes, ...(challenge.params.scope ?? "").split(" ")]);
+      state.forget(scopeKey(all));
+      state.forget(scopeKey(scopes));
+      const token = await tokenFor(all, scopeKey(scopes));
+      const second = await next(withAuthorization(req, `Bearer ${token}`));
+      if (second.status !== 401) return second;
+      await discard(second);
+      state.forget(scopeKey(all));
+      state.forget(scopeKey(scopes));
+      if (isEmptyCredential(cred)) throw required();
+      throw new DeniedError(`${opts.registry} denied ${describeScopes(all)} with the credentials given`, {
+        hint: loginHint(opts.registry),
+      });
+    }
+    throw new UnsupportedError(`${opts.registry} asks for "${challenge.scheme}" authentication, which is not supported`);
+  };
+}
+
+function learnBearer(state: RegistryAuthState, challenge: Challenge, registry: string): void {
+  const realm = challenge.params.realm;
+  if (realm === undefined || realm === "") {
+    throw new RegistryError(`${registry} asked for a bearer token without naming a token service (no realm)`, 401);
+  }
+  state.scheme = "bearer";
+  state.realm = realm;
+  state.service = challenge.params.service;
+}
+
+async function expectAuthorized(res: HttpResponse, invalid: () => UnauthorizedError): Promise<HttpResponse> {
+  if (res.status !== 401) return res;
+  await discard(res);
+  throw invalid();
+}
+
+interface TokenErrors {
+  required: () => UnauthorizedError;
+  invalid: () => UnauthorizedError;
+}
+
+/**
+ * Get a token from the realm: an OAuth2 refresh-token POST when we hold an
+ * identity token, else the distribution token GET (Basic-authenticated when we
+ * have a password, anonymous otherwise — public images on most registries).
+ */
+async function fetchToken(
+  opts: AuthLayerOptions,
+  realm: string,
+  service: string | undefined,
+  scopes: readonly string[],
+  cred: Credential | undefined,
+  errors: TokenErrors,
+): Promise<{ token: string; expiresIn: number }> {
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    throw new RegistryError(`${opts.registry} named an invalid token service URL`, 401);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new RegistryError(`${opts.registry} named a token service with unsupported scheme "${url.protocol}"`, 401);
+  }
+  const sendsSecret = hasPassword(cred) || !!cred?.identityToken;
+  if (sendsSecret && url.protocol === "http:" && opts.origin.startsWith("https:") && !isLoopbackRegistry(url.host)) {
+    throw new UnauthorizedError(
+      `refusing to send credentials for ${opts.registry} to the plain-HTTP token service at ${url.host}`,
+      { hint: "the registry's token realm must use HTTPS" },
+    );
+  }
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (opts.userAgent) headers["user-agent"] = opts.userAgent;
+  let req: HttpRequest;
+  if (cred?.identityToken) {
+    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: cred.identityToken, client_id: opts.clientId ?? OAUTH_CLIENT_ID });
+    if (service !== undefined) form.set("service", service);
+    if (scopes.length > 0) form.set("scope", scopes.join(" "));
+    headers["content-type"] = "application/x-www-form-urlencoded";
+    req = { method: "POST", url, headers, body: form.toString() };
+  } else {
+    if (service !== undefined) url.searchParams.set("service", service);
+    for (const scope of scopes) url.searchParams.append("scope", scope);
+    if (cred && hasPassword(cred)) headers.authorization = basicAuthorization(cred);
+    req = { method: "GET", url, headers };
+  }
+
+  const res = await opts.tokenSend(req);
+  if (res.status === 401 || res.status === 403) {
+    await discard(res);
+    throw isEmptyCredential(cred) ? errors.required() : errors.invalid();
+  }
+  if (res.status !== 200) {
+    throw await errorFromResponse(res, { registry: url.host, what: `a token for ${opts.registry}`, action: "request" });
+  }
+  const text = (await readAllLimited(res.body, MAX_TOKEN_RESPONSE_BYTES, `token response from ${url.host}`)).toString("utf8");
+  let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    const said = describeRegistryErrors(parseRegistryErrors(text));
+    throw new RegistryError(`the token service at ${url.host} sent a response that is not JSON${said ? ` (${said})` : ""}`, res.status);
+  }
+  const token = typeof body.access_token === "string" && body.access_token !== "" ? body.access_token : body.token;
+  if (typeof token !== "string" || token === "") {
+    throw new RegistryError(`the token service at ${url.host} returned no token for ${opts.registry}`, res.status);
+  }
+  const expiresIn =
+    typeof body.expires_in === "number" && Number.isFinite(body.expires_in) && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;
+  return { token, expiresIn };
+}

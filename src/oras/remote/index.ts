@@ -1,0 +1,19 @@
+/** The registry client: repositories and registries as Targets, auth, docker credentials. */
+export { RemoteRepository, type PushManifestOptions } from "./repository.js";
+export { RemoteRegistry } from "./registry.js";
+export { RegistryClient, registryScheme, type RemoteOptions } from "./registry-client.js";
+export { closeSharedAgents, sharedAgent } from "./http.js";
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
+export { DEFAULT_UPLOAD_POLICY, type UploadPolicy } from "./upload.js";
+export { setLoginCommand } from "./response-errors.js";
+export { AuthCache } from "./auth/client.js";
+export { memoiseCredentials, staticCredentials, type Credential, type CredentialProvider } from "./auth/credentials.js";
+export {
+  dockerConfigPath,
+  dockerCredentials,
+  eraseDockerCredential,
+  lookupDockerCredential,
+  storeDockerCredential,
+  type DockerConfigOptions,
+} from "./auth/docker-config.js";
+export type { ManifestContent } from "./manifests.js";

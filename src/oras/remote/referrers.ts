@@ -1,0 +1,163 @@
+/**
+ * Referrers (manifests whose `subject` is a given manifest): the referrers API
+ * `GET /v2/<name>/referrers/<digest>`, and, for registries without it
+ * (distribution 2.8 answers 404), the tag schema: an image index tagged
+ * `<alg>-<hex>` listing the referrers, which we also maintain on push.
+ */
+import type { Descriptor } from "../descriptor.js";
+import { MAX_MANIFEST_BYTES, MediaType } from "../descriptor.js";
+import { digestOf, isDigest, parseDigest } from "../digest.js";
+import { InvalidContentError, NotFoundError } from "../errors.js";
+import { readAllLimited } from "../verify.js";
+import { pullScope } from "./auth/scope.js";
+import { discard, header } from "./http.js";
+import { getManifest, putManifest } from "./manifests.js";
+import { errorFromResponse } from "./response-errors.js";
+import { nextLink } from "./tags.js";
+import type { RepoContext } from "./upload.js";
+
+const MAX_PAGES = 1000;
+
+/** Whether the registry implements the referrers API, learned on first use. */
+export interface ReferrersState {
+  api: "unknown" | "supported" | "unsupported";
+}
+
+/** The fallback tag for a subject digest: `sha256:abc…` → `sha256-abc…`, cut to the 128 characters a tag may have. */
+export function referrersTag(digest: string): string {
+  const { algorithm, hex } = parseDigest(digest);
+  return `${algorithm}-${hex}`.slice(0, 128);
+}
+
+function asDescriptor(value: unknown, where: string): Descriptor {
+  const d = value as Partial<Descriptor> | null;
+  if (
+    typeof d !== "object" ||
+    d === null ||
+    typeof d.mediaType !== "string" ||
+    typeof d.digest !== "string" ||
+    !isDigest(d.digest) ||
+    typeof d.size !== "number" ||
+    !Number.isSafeInteger(d.size) ||
+    d.size < 0
+  ) {
+    throw new InvalidContentError(`${where} lists an invalid descriptor`);
+  }
+  return d as Descriptor;
+}
+
+/** The `manifests` of an image index, validated. */
+export function indexManifests(bytes: Buffer, where: string): Descriptor[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString("utf8"));
+  } catch {
+    throw new InvalidContentError(`${where} is not valid JSON`);
+  }
+  const list = (parsed as { manifests?: unknown } | null)?.manifests;
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) throw new InvalidContentError(`${where}: "manifests" is not a list`);
+  return list.map((m) => asDescriptor(m, where));
+}
+
+function filterByType(list: Descriptor[], artifactType: string | undefined): Descriptor[] {
+  return artifactType === undefined ? list : list.filter((d) => d.artifactType === artifactType);
+}
+
+/** Referrers of subject, optionally only those of one artifactType. */
+export async function listReferrers(
+  ctx: RepoContext,
+  state: ReferrersState,
+  subject: Descriptor,
+  opts: { artifactType?: string; signal?: AbortSignal } = {},
+): Promise<Descriptor[]> {
+  if (state.api !== "unsupported") {
+    const viaApi = await referrersFromApi(ctx, subject, opts);
+    if (viaApi !== undefined) {
+      state.api = "supported";
+      return viaApi;
+    }
+    state.api = "unsupported";
+  }
+  return referrersFromTag(ctx, subject, opts);
+}
+
+/** undefined when the registry does not implement the API. */
+async function referrersFromApi(
+  ctx: RepoContext,
+  subject: Descriptor,
+  opts: { artifactType?: string; signal?: AbortSignal },
+): Promise<Descriptor[] | undefined> {
+  let url: URL | undefined = ctx.client.url(`/v2/${ctx.repository}/referrers/${subject.digest}`);
+  if (opts.artifactType !== undefined) url.searchParams.set("artifactType", opts.artifactType);
+  const where = `referrers of ${subject.digest} in ${ctx.client.registry}/${ctx.repository}`;
+  const out: Descriptor[] = [];
+  for (let page = 0; url !== undefined && page < MAX_PAGES; page++) {
+    const res = await ctx.client.send({
+      method: "GET",
+      url,
+      headers: { accept: MediaType.ImageIndex },
+      scopes: [pullScope(ctx.repository)],
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    if (page === 0 && (res.status === 404 || res.status === 405)) {
+      await discard(res);
+      return undefined;
+    }
+    if (res.status !== 200) {
+      throw await errorFromResponse(res, { registry: ctx.client.registry, repository: ctx.repository, what: where, action: "list" });
+    }
+    const filtered = (header(res.headers, "oci-filters-applied") ?? "").split(",").map((s) => s.trim()).includes("artifactType");
+    const bytes = await readAllLimited(res.body, MAX_MANIFEST_BYTES, where);
+    const list = indexManifests(bytes, where);
+    out.push(...(filtered ? list : filterByType(list, opts.artifactType)));
+    const link = nextLink(header(res.headers, "link"));
+    url = link !== undefined ? new URL(link, res.url) : undefined;
+  }
+  return out;
+}
+
+async function referrersFromTag(
+  ctx: RepoContext,
+  subject: Descriptor,
+  opts: { artifactType?: string; signal?: AbortSignal },
+): Promise<Descriptor[]> {
+  try {
+    const { bytes } = await getManifest(ctx, referrersTag(subject.digest), opts.signal);
+    return filterByType(indexManifests(bytes, `referrers index ${referrersTag(subject.digest)}`), opts.artifactType);
+  } catch (err) {
+    if (err instanceof NotFoundError) return [];
+    throw err;
+  }
+}
+
+/** The descriptor under which a manifest is listed as a referrer (artifactType falls back to config.mediaType). */
+export function referrerDescriptor(desc: Descriptor, manifest: Record<string, unknown>): Descriptor {
+  const out: Descriptor = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
+  const config = manifest.config as { mediaType?: unknown } | undefined;
+  const artifactType = typeof manifest.artifactType === "string" ? manifest.artifactType : typeof config?.mediaType === "string" ? config.mediaType : undefined;
+  if (artifactType !== undefined) out.artifactType = artifactType;
+  if (typeof manifest.annotations === "object" && manifest.annotations !== null) {
+    out.annotations = manifest.annotations as Record<string, string>;
+  }
+  return out;
+}
+
+/**
+ * Add a referrer to the subject's fallback index (for registries without the
+ * referrers API). Read-modify-write: concurrent writers can lose an entry,
+ * as with every client of the tag schema.
+ */
+export async function addToReferrersIndex(ctx: RepoContext, subject: Descriptor, referrer: Descriptor, signal?: AbortSignal): Promise<void> {
+  const tag = referrersTag(subject.digest);
+  let existing: Descriptor[] = [];
+  try {
+    existing = indexManifests((await getManifest(ctx, tag, signal)).bytes, `referrers index ${tag}`);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  if (existing.some((d) => d.digest === referrer.digest)) return;
+  const index = { schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: [...existing, referrer] };
+  const bytes = Buffer.from(JSON.stringify(index), "utf8");
+  await putManifest(ctx, { mediaType: MediaType.ImageIndex, digest: digestOf(bytes), size: bytes.length }, bytes, tag, signal);
+}

@@ -1,0 +1,159 @@
+/**
+ * One repository on a registry as a Target (after oras-go's remote.Repository):
+ * manifests and blobs are told apart by media type, so copy() can treat a
+ * registry and an OCI layout alike.
+ */
+import { Readable } from "node:stream";
+import type { Descriptor } from "../descriptor.js";
+import { isManifestMediaType, MAX_MANIFEST_BYTES } from "../descriptor.js";
+import { isDigest } from "../digest.js";
+import { InvalidReferenceError, SizeMismatchError } from "../errors.js";
+import { isValidRepository, isValidTag, parseReference, type RegistryReference } from "../reference.js";
+import type { Deleter, FetchOptions, Mounter, PredecessorFinder, TagLister, Target } from "../target.js";
+import { readAllLimited, toReadable } from "../verify.js";
+import { blobExists, deleteBlob, fetchBlob, mountBlob } from "./blobs.js";
+import {
+  deleteManifest,
+  getManifest,
+  manifestExists,
+  putManifest,
+  resolveManifest,
+  type ManifestContent,
+} from "./manifests.js";
+import { addToReferrersIndex, listReferrers, referrerDescriptor, type ReferrersState } from "./referrers.js";
+import { RegistryClient, type RemoteOptions } from "./registry-client.js";
+import { listTags } from "./tags.js";
+import { DEFAULT_UPLOAD_POLICY, uploadBlob, type RepoContext, type UploadPolicy } from "./upload.js";
+
+type Signal = { signal?: AbortSignal };
+
+export interface PushManifestOptions extends Signal {
+  /** PUT under this tag (one request) instead of the digest. */
+  tag?: string;
+}
+
+export class RemoteRepository implements Target, Mounter, TagLister, PredecessorFinder, Deleter {
+  readonly registry: string;
+  readonly repository: string;
+  readonly client: RegistryClient;
+  private readonly ctx: RepoContext;
+  private readonly uploadPolicy: UploadPolicy;
+  private readonly referrers: ReferrersState = { api: "unknown" };
+
+  /**
+   * `ref` names the repository (its tag/digest, if any, are ignored). Pass
+   * `client` to share connections settings and cached tokens with other
+   * repositories of the same registry (RemoteRegistry.repository does).
+   */
+  constructor(ref: Pick<RegistryReference, "registry" | "repository">, options: RemoteOptions & { client?: RegistryClient } = {}) {
+    if (!isValidRepository(ref.repository)) throw new InvalidReferenceError(`invalid repository name "${ref.repository}"`);
+    this.registry = ref.registry;
+    this.repository = ref.repository;
+    this.client = options.client ?? new RegistryClient(ref.registry, options);
+    if (this.client.registry !== ref.registry) {
+      throw new InvalidReferenceError(`repository ${ref.registry}/${ref.repository} given a client for ${this.client.registry}`);
+    }
+    this.ctx = { client: this.client, repository: ref.repository };
+    this.uploadPolicy = { ...DEFAULT_UPLOAD_POLICY, ...this.client.options.upload, ...options.upload };
+  }
+
+  get name(): string {
+    return `${this.registry}/${this.repository}`;
+  }
+
+  /** A tag or digest of this repository, or a full reference to it. */
+  private reference(reference: string): string {
+    if (isDigest(reference) || isValidTag(reference)) return reference;
+    const ref = parseReference(reference);
+    if (ref.registry !== this.registry || ref.repository !== this.repository) {
+      throw new InvalidReferenceError(`reference "${reference}" is not in repository ${this.name}`);
+    }
+    const named = ref.digest ?? ref.tag;
+    if (named === undefined) throw new InvalidReferenceError(`reference "${reference}" names no tag or digest`);
+    return named;
+  }
+
+  async resolve(reference: string, opts: Signal = {}): Promise<Descriptor> {
+    return resolveManifest(this.ctx, this.reference(reference), opts.signal);
+  }
+
+  /** The manifest bytes (bounded, verified) and their descriptor, by tag or digest. */
+  async fetchManifest(reference: string, opts: Signal = {}): Promise<ManifestContent> {
+    return getManifest(this.ctx, this.reference(reference), opts.signal);
+  }
+
+  async exists(desc: Descriptor, opts: Signal = {}): Promise<boolean> {
+    return isManifestMediaType(desc.mediaType) ? manifestExists(this.ctx, desc, opts.signal) : blobExists(this.ctx, desc, opts.signal);
+  }
+
+  async fetch(desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
+    if (!isManifestMediaType(desc.mediaType)) return fetchBlob(this.ctx, desc, opts);
+    const { bytes } = await getManifest(this.ctx, desc.digest, opts.signal); // digest checked there
+    if (bytes.length !== desc.size) throw new SizeMismatchError(desc.size, bytes.length, `manifest ${desc.digest} from ${this.name}`);
+    return Readable.from([bytes]);
+  }
+
+  async push(desc: Descriptor, content: Readable | Uint8Array, opts: Signal = {}): Promise<void> {
+    if (isManifestMediaType(desc.mediaType)) {
+      const bytes =
+        content instanceof Uint8Array
+          ? Buffer.from(content.buffer, content.byteOffset, content.byteLength)
+          : await readAllLimited(toReadable(content), MAX_MANIFEST_BYTES, `manifest ${desc.digest}`);
+      await this.pushManifest(desc, bytes, opts);
+      return;
+    }
+    await uploadBlob(this.ctx, desc, content, this.uploadPolicy, opts.signal);
+  }
+
+  /**
+   * PUT a manifest, under `opts.tag` when given (one request: oras-go's
+   * PushReference). A manifest with a `subject` is also recorded in the
+   * subject's referrers tag index when the registry does not index it itself.
+   */
+  async pushManifest(desc: Descriptor, bytes: Uint8Array, opts: PushManifestOptions = {}): Promise<void> {
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (opts.tag !== undefined && !isValidTag(opts.tag)) throw new InvalidReferenceError(`invalid tag "${opts.tag}"`);
+    const result = await putManifest(this.ctx, desc, buf, opts.tag ?? desc.digest, opts.signal);
+    if (result.subject !== undefined) return;
+    const manifest = parseJsonObject(buf);
+    const subject = manifest?.subject as Descriptor | undefined;
+    if (manifest && subject && typeof subject.digest === "string" && isDigest(subject.digest)) {
+      await addToReferrersIndex(this.ctx, subject, referrerDescriptor(desc, manifest), opts.signal);
+    }
+  }
+
+  /** Point tag at an existing manifest: fetch it by digest and PUT it under the tag. */
+  async tag(desc: Descriptor, tag: string, opts: Signal = {}): Promise<void> {
+    if (!isValidTag(tag)) throw new InvalidReferenceError(`invalid tag "${tag}"`);
+    // The registry's own record (media type included) is what gets tagged, not the caller's copy of it.
+    const { descriptor, bytes } = await getManifest(this.ctx, desc.digest, opts.signal);
+    await putManifest(this.ctx, descriptor, bytes, tag, opts.signal);
+  }
+
+  async mount(desc: Descriptor, fromRepository: string, opts: Signal = {}): Promise<boolean> {
+    if (!isValidRepository(fromRepository)) throw new InvalidReferenceError(`invalid repository name "${fromRepository}"`);
+    return mountBlob(this.ctx, desc, fromRepository, opts.signal);
+  }
+
+  tags(opts: { last?: string; pageSize?: number; signal?: AbortSignal } = {}): AsyncIterable<string> {
+    return listTags(this.ctx, opts);
+  }
+
+  async predecessors(desc: Descriptor, opts: { artifactType?: string; signal?: AbortSignal } = {}): Promise<Descriptor[]> {
+    return listReferrers(this.ctx, this.referrers, desc, opts);
+  }
+
+  async delete(desc: Descriptor, opts: Signal = {}): Promise<void> {
+    if (isManifestMediaType(desc.mediaType)) await deleteManifest(this.ctx, desc, opts.signal);
+    else await deleteBlob(this.ctx, desc, opts.signal);
+  }
+}
+
+function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(bytes.toString("utf8"));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Retry with exponential backoff and jitter for transient registry failures.
+ * Only requests whose body can be sent again are retried: a consumed stream is
+ * never re-sent. Attempts and total waiting are both bounded.
+ */
+import { setTimeout as delay } from "node:timers/promises";
+import { discard, header, isReplayable, isRetryableNetworkError, type HttpResponse, type Layer } from "./http.js";
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  /** Backoff before the second attempt; doubled for each later one. */
+  baseDelayMs: number;
+  /** No single wait is longer than this (Retry-After included). */
+  maxDelayMs: number;
+  /** Give up rather than wait more than this in total for one request. */
+  maxTotalWaitMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 4,
+  baseDelayMs: 250,
+  maxDelayMs: 10_000,
+  maxTotalWaitMs: 30_000,
+};
+
+/** 408 Request Timeout, 429 Too Many Requests and the 5xx answers a restart or overload produces. */
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * The wait before attempt `failures + 1`: base * 2^(failures-1), capped, with
+ * "equal jitter" (half fixed, half random) so that many clients that failed
+ * together do not come back together, yet nobody retries immediately.
+ */
+export function backoffDelay(failures: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, failures - 1));
+  return Math.round(exponential / 2 + random() * (exponential / 2));
+}
+
+/** Retry-After as milliseconds from `now`: delta-seconds or an HTTP date; undefined when absent or unparseable. */
+export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (!/[a-z]/i.test(text)) return undefined;
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/** The wait before the next attempt: the server's Retry-After when given (capped), else backoff. */
+export function retryDelay(failures: number, retryAfterMs: number | undefined, policy: RetryPolicy, random?: () => number): number {
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxDelayMs);
+  return backoffDelay(failures, policy, random);
+}
+
+export interface RetryLayerOptions {
+  policy?: Partial<RetryPolicy>;
+  /** Injected in tests; defaults to an abortable timer. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  await delay(ms, undefined, signal ? { signal } : undefined);
+}
+
+export function retryLayer(opts: RetryLayerOptions = {}): Layer {
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...opts.policy };
+  const sleep = opts.sleep ?? defaultSleep;
+  return (next) => async (req) => {
+    if (!isReplayable(req.body)) return next(req);
+    let waited = 0;
+    for (let attempt = 1; ; attempt++) {
+      let res: HttpResponse | undefined;
+      let failure: unknown;
+      try {
+        res = await next(req);
+        if (!RETRYABLE_STATUSES.has(res.status)) return res;
+      } catch (err) {
+        if (req.signal?.aborted || !isRetryableNetworkError(err)) throw err;
+        failure = err;
+      }
+      const retryAfter = res ? parseRetryAfter(header(res.headers, "retry-after")) : undefined;
+      const wait = retryDelay(attempt, retryAfter, policy, opts.random);
+      if (attempt >= policy.maxAttempts || waited + wait > policy.maxTotalWaitMs) {
+        if (res) return res; // the caller turns the final status into an error naming the registry
+        throw failure;
+      }
+      if (res) await discard(res);
+      await sleep(wait, req.signal);
+      waited += wait;
+    }
+  };
+}
