@@ -1,4 +1,6 @@
 #!/usr/bin/env node
 import { main } from "../dist/bundle/main.mjs";
 
-process.exitCode = await main(process.argv);
+// Exit as soon as the command is done: idle keep-alive sockets would otherwise hold the process open.
+// stdout and stderr are synchronous for files and pipes on Linux, so nothing written is lost.
+process.exit(await main(process.argv));

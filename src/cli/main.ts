@@ -2,14 +2,9 @@
  * The CLI: commander definitions only. Each action loads its command module on
  * demand, so `kit --version` never pays for YAML, zod or HTTP.
  */
-import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { debugEnabled, ExitCode, exitCodeFor, formatError } from "./exit.js";
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
+import { packageVersion } from "./version.js";
 
 /** Commands report failure by throwing; a command may also return a non-zero exit code. */
 type CommandResult = Promise<number | void>;
@@ -51,7 +46,62 @@ export function buildProgram(): Command {
     .description("print the JSON Schema of kit.yaml (for editors and yaml-language-server)")
     .action(lazy(() => import("./commands/schema.js")));
 
+  addRemoteFlags(
+    program
+      .command("copy")
+      .description("copy an image, index or artifact with everything it references (registry or oci:PATH)")
+      .argument("<src>", "source: REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST or oci:PATH[:TAG|@DIGEST]")
+      .argument("<dst>", "destination: registry repository or oci:PATH, with an optional tag")
+      .option("--concurrency <n>", "transfers at once (default 4)")
+      .option("--dry-run", "print the plan (skip / mount / upload per node) and copy nothing")
+      .option("--json", "print the result as JSON"),
+  ).action(lazy(() => import("./commands/copy.js")));
+
+  addRemoteFlags(
+    program
+      .command("resolve")
+      .description("print the digest reference a tag points to: REGISTRY/REPO@sha256:…")
+      .argument("<ref>", "reference")
+      .option("--json", 'print {"reference", "digest", "mediaType", "size"}'),
+  ).action(lazy(() => import("./commands/resolve.js")));
+
+  addRemoteFlags(
+    program
+      .command("tags")
+      .description("list the tags of a repository, one per line")
+      .argument("<repo>", "REGISTRY/REPO or oci:PATH")
+      .option("--json", 'print {"tags": [...]}'),
+  ).action(lazy(() => import("./commands/tags.js")));
+
+  addRemoteFlags(
+    program
+      .command("manifest")
+      .description("print a manifest's raw bytes exactly as stored")
+      .argument("<ref>", "reference"),
+  ).action(lazy(() => import("./commands/manifest.js")));
+
+  addRemoteFlags(
+    program
+      .command("login")
+      .description("check credentials against a registry and save them in the Docker config (or its credential helper)")
+      .argument("<registry>", "registry host, e.g. ghcr.io or localhost:5000")
+      .option("-u, --username <user>", "user name")
+      .option("--password-stdin", "read the password or token from standard input"),
+  ).action(lazy(() => import("./commands/login.js")));
+
+  program
+    .command("logout")
+    .description("remove saved credentials for a registry")
+    .argument("<registry>", "registry host")
+    .action(lazy(() => import("./commands/logout.js")));
+
   return program;
+}
+
+function addRemoteFlags(command: Command): Command {
+  return command
+    .option("--plain-http", "use HTTP instead of HTTPS (loopback registries use HTTP already)")
+    .option("--insecure", "do not verify the registry's TLS certificate");
 }
 
 /** Runs the CLI and returns the exit code; never throws. */

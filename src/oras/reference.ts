@@ -213,3 +213,18 @@ export function isLoopbackRegistry(registry: string): boolean {
   const host = registry.startsWith("[") ? registry.slice(0, registry.indexOf("]") + 1) : registry.split(":")[0]!;
   return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
+
+/**
+ * A registry host as users type it for login/logout: `ghcr.io`,
+ * `localhost:5000`, `https://index.docker.io/v1/`. Normalised like the host
+ * part of a reference (Docker Hub aliases become docker.io).
+ */
+export function parseRegistryHost(input: string): string {
+  const host = input.trim().replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "");
+  if (host === "") throw new InvalidReferenceError(`invalid registry "${input}": expected a host such as ghcr.io or localhost:5000`);
+  const ref = parseReference(`${host}/x`);
+  if (ref.registry === DOCKER_HUB && !DOCKER_HUB_ALIASES.has(host.toLowerCase())) {
+    throw new InvalidReferenceError(`invalid registry "${input}": expected a host such as ghcr.io or localhost:5000`);
+  }
+  return ref.registry;
+}

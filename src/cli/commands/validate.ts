@@ -1,26 +1,19 @@
-import { checkKitManifest, formatIssue, readKitFileBytes, resolveKitFile, type KitIssue } from "../../kit/load.js";
-import { InvalidContentError, SizeLimitError } from "../../oras/errors.js";
+import { formatIssue } from "../../kit/load.js";
+import { validateKit } from "../../kit/validate.js";
+import { InvalidContentError } from "../../oras/errors.js";
 import { ExitCode } from "../exit.js";
 import { printError, printJson, printLine } from "../output.js";
 
 export async function run(target: string, opts: { json?: boolean }): Promise<number> {
-  const file = await resolveKitFile(target);
-  let issues: KitIssue[];
-  try {
-    issues = checkKitManifest(await readKitFileBytes(file)).issues;
-  } catch (err) {
-    // An oversized file is an invalid kit, reported like any other problem.
-    if (!(err instanceof SizeLimitError)) throw err;
-    issues = [{ path: "", message: err.message, line: 0, column: 0 }];
-  }
+  const { file, valid, errors } = await validateKit(target);
   if (opts.json) {
-    printJson({ valid: issues.length === 0, errors: issues.map(({ path, message, line, column }) => ({ path, message, line, column })) });
-    return issues.length === 0 ? ExitCode.OK : ExitCode.INVALID;
+    printJson({ valid, errors: errors.map(({ path, message, line, column }) => ({ path, message, line, column })) });
+    return valid ? ExitCode.OK : ExitCode.INVALID;
   }
-  if (issues.length === 0) {
+  if (valid) {
     printLine(`${file}: valid`);
     return ExitCode.OK;
   }
-  for (const issue of issues) printError(formatIssue(file, issue));
-  throw new InvalidContentError(`${file} is not a valid kit (${issues.length} problem${issues.length > 1 ? "s" : ""})`);
+  for (const issue of errors) printError(formatIssue(file, issue));
+  throw new InvalidContentError(`${file} is not a valid kit (${errors.length} problem${errors.length > 1 ? "s" : ""})`);
 }

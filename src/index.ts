@@ -1,0 +1,34 @@
+/**
+ * kit as a library: the same functions the CLI calls, typed.
+ * The general OCI client is available separately as `@aegis/kit/oras`.
+ */
+export { KitManifestSchema, kitManifestJsonSchema, KIT_MANIFEST_SCHEMA_ID, type KitManifest, type KitManifestInput } from "./kit/schema.js";
+export {
+  loadKit,
+  checkKitManifest,
+  parseKitManifest,
+  formatIssue,
+  KitValidationError,
+  KIT_FILE,
+  MAX_KIT_FILE_BYTES,
+  type KitIssue,
+  type LoadedKit,
+} from "./kit/load.js";
+export { initKit, type InitResult } from "./kit/init.js";
+export {
+  buildKitArtifact,
+  KitConfigSchema,
+  KIT_ARTIFACT_TYPE,
+  KIT_CONFIG_MEDIA_TYPE,
+  KIT_YAML_MEDIA_TYPE,
+  README_MEDIA_TYPE,
+  Annotation,
+  type KitArtifact,
+  type KitConfig,
+  type ArtifactInput,
+} from "./kit/artifact.js";
+export { checkKitManifestJson, checkKitConfig, NotAKitError } from "./kit/verify-artifact.js";
+export { canonicalJson } from "./kit/canonical-json.js";
+export { OciError, type ErrorCode } from "./oras/errors.js";
+
+export { validateKit, type ValidationReport } from "./kit/validate.js";

@@ -1,0 +1,16 @@
+/**
+ * A general OCI distribution client (references, auth, registry API, OCI
+ * image layouts, graph copy), modelled on oras-go v2. Nothing here knows
+ * what a kit is.
+ */
+export * from "./errors.js";
+export * from "./descriptor.js";
+export * from "./digest.js";
+export * from "./reference.js";
+export type * from "./target.js";
+export * from "./verify.js";
+export { MemoryStore } from "./memory.js";
+export { OciLayout, LAYOUT_VERSION, type OpenLayoutOptions, type LayoutReferenceEntry } from "./layout/store.js";
+export * from "./remote/index.js";
+export * from "./copy/index.js";
+export { openTarget, resolveTarget, fetchManifestOf, type OpenedTarget, type OpenTargetOptions } from "./targets.js";
