@@ -89,13 +89,77 @@ export function buildProgram(): Command {
       .option("--password-stdin", "read the password or token from standard input"),
   ).action(lazy(() => import("./commands/login.js")));
 
+  addRemoteFlags(
+    program
+      .command("pack")
+      .description("validate a kit, pin its image and write the artifact into an OCI layout (no registry needed)")
+      .argument("[dir]", "kit directory", ".")
+      .requiredOption("-o, --output <layout>", "oci:PATH[:TAG] (TAG defaults to the kit's version)")
+      .option("--no-pin", "do not resolve the image to a digest; the kit is marked unpinned")
+      .option("--created <time>", 'record org.opencontainers.image.created (RFC 3339 or "now"; default: SOURCE_DATE_EPOCH or none)')
+      .option("--json", 'print {"reference", "digest", "image", "tags"}'),
+  ).action(lazy(() => import("./commands/pack.js")));
+
+  addRemoteFlags(
+    program
+      .command("push")
+      .description("validate a kit, pin its image by digest and push it to a registry (or oci:PATH:TAG)")
+      .argument("<ref>", "REGISTRY/REPO[:TAG] (TAG defaults to the kit's version) or oci:PATH[:TAG]")
+      .argument("[dir]", "kit directory", ".")
+      .option("-t, --tag <tag>", "an extra tag (repeatable)", collect, [])
+      .option("--no-pin", "do not resolve the image to a digest; the kit is marked unpinned")
+      .option("--created <time>", 'record org.opencontainers.image.created (RFC 3339 or "now"; default: SOURCE_DATE_EPOCH or none)')
+      .option("--json", 'print {"reference", "digest", "image", "tags"}'),
+  ).action(lazy(() => import("./commands/push.js")));
+
+  addRemoteFlags(
+    program
+      .command("pull")
+      .description("fetch and verify a kit, store it locally, optionally write its files")
+      .argument("<ref>", "REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST, oci:PATH:TAG, or NAME@DIGEST / NAME:TAG from the local store")
+      .option("-o, --output <dir>", "write kit.yaml and README.md into DIR")
+      .option("--force", "replace existing files in the output directory")
+      .option("--allow-unpinned", "accept a kit whose image is not pinned by digest")
+      .option("--json", 'print {"reference", "digest", "kit", "image"} (what aegisd consumes)'),
+  ).action(lazy(() => import("./commands/pull.js")));
+
+  addRemoteFlags(
+    program
+      .command("inspect")
+      .description("show a kit's manifest, config, layers, annotations and pinned image")
+      .argument("<ref>", "registry, oci: layout or local store reference")
+      .option("--json", "print the inspection as JSON"),
+  ).action(lazy(() => import("./commands/inspect.js")));
+
   program
     .command("logout")
     .description("remove saved credentials for a registry")
     .argument("<registry>", "registry host")
     .action(lazy(() => import("./commands/logout.js")));
 
+  program
+    .command("ls")
+    .description("list the kits in the local store ($KIT_STORE, default ~/.aegis/kits/store)")
+    .option("--json", 'print {"kits": [{"name", "version", "reference", "digest", "image"}]}')
+    .action(lazy(() => import("./commands/ls.js")));
+
+  program
+    .command("rm")
+    .description("remove kits from the local store by reference (blobs go with the next gc)")
+    .argument("<ref>", "REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST, or NAME, NAME:TAG, NAME@DIGEST")
+    .action(lazy(() => import("./commands/rm.js")));
+
+  program
+    .command("gc")
+    .description("delete blobs of the local store that no recorded kit references")
+    .option("--json", 'print {"removedBlobs", "freedBytes"}')
+    .action(lazy(() => import("./commands/gc.js")));
+
   return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 function addRemoteFlags(command: Command): Command {

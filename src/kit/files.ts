@@ -1,6 +1,6 @@
 /** Writing user-facing files: complete or not at all, and never over an existing file unless asked. */
 import { randomBytes } from "node:crypto";
-import { link, open, rename, unlink } from "node:fs/promises";
+import { link, open, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { ExistsError, IoError } from "../oras/errors.js";
 
@@ -33,5 +33,24 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string, o
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EEXIST") throw new ExistsError(`${file} already exists`, { hint: "remove it first or choose another directory" });
     throw new IoError(`cannot write ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Write several files, refusing before writing any when one exists (unless overwriting). */
+export async function writeFilesAtomic(files: readonly (readonly [string, Uint8Array | string])[], opts: WriteOptions & { hint: string }): Promise<void> {
+  if (!opts.overwrite) {
+    for (const [file] of files) {
+      if (await pathExists(file)) throw new ExistsError(`${file} already exists`, { hint: opts.hint });
+    }
+  }
+  for (const [file, data] of files) await writeFileAtomic(file, data, opts);
+}
+
+export async function pathExists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
   }
 }

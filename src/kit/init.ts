@@ -1,8 +1,8 @@
 /** `kit init`: a valid, commented starting point. */
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { ExistsError, IoError, UsageError } from "../oras/errors.js";
-import { writeFileAtomic } from "./files.js";
+import { IoError, UsageError } from "../oras/errors.js";
+import { writeFilesAtomic } from "./files.js";
 import { KIT_FILE } from "./load.js";
 
 const NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -20,17 +20,18 @@ export async function initKit(dir: string, opts: { name?: string } = {}): Promis
     });
   }
   const files = [path.join(dir, KIT_FILE), path.join(dir, "README.md")];
-  // Check both first so a refusal writes nothing at all.
-  for (const file of files) {
-    if (await exists(file)) throw new ExistsError(`${file} already exists; kit init never overwrites files`, { hint: "remove it or choose another directory" });
-  }
   try {
     await mkdir(dir, { recursive: true });
   } catch (err) {
     throw new IoError(`cannot create ${dir}: ${(err as Error).message}`, { cause: err });
   }
-  await writeFileAtomic(files[0]!, kitTemplate(name));
-  await writeFileAtomic(files[1]!, readmeTemplate(name));
+  await writeFilesAtomic(
+    [
+      [files[0]!, kitTemplate(name)],
+      [files[1]!, readmeTemplate(name)],
+    ],
+    { hint: "kit init never overwrites files: remove it or choose another directory" },
+  );
   return { files, name };
 }
 
@@ -44,14 +45,6 @@ function slugFromDirectory(dir: string): string {
     .replace(/-+$/, "");
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function kitTemplate(name: string): string {
   return `# Aegis kit manifest v1 (see spec/kit-manifest-v1.md). Kits declare; Aegis enforces.

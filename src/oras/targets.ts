@@ -4,7 +4,7 @@
  * (copy, resolve, the kit layer) never branch on the kind.
  */
 import { MAX_MANIFEST_BYTES, type Descriptor } from "./descriptor.js";
-import { InvalidReferenceError } from "./errors.js";
+import { DigestMismatchError, InvalidReferenceError } from "./errors.js";
 import { OciLayout } from "./layout/store.js";
 import { formatReference, type LayoutReference, type RegistryReference, type TargetReference } from "./reference.js";
 import { RemoteRepository } from "./remote/repository.js";
@@ -26,8 +26,8 @@ export async function openTarget(ref: TargetReference, opts: OpenTargetOptions =
 
 /**
  * The manifest a reference names. With both a tag and a digest the digest
- * wins, but a tag that resolves to a different digest is an error: the user
- * believed they named the same thing twice.
+ * wins, but a tag that now resolves to a different digest is an error: the
+ * user named the same thing twice and the registry no longer agrees.
  */
 export async function resolveTarget(opened: OpenedTarget, opts: { signal?: AbortSignal } = {}): Promise<Descriptor> {
   const { ref, target } = opened;
@@ -37,7 +37,8 @@ export async function resolveTarget(opened: OpenedTarget, opts: { signal?: Abort
     if (ref.tag !== undefined) {
       const byTag = await target.resolve(ref.tag, opts);
       if (byTag.digest !== ref.digest) {
-        throw new InvalidReferenceError(`${name}: tag "${ref.tag}" resolves to ${byTag.digest}, not ${ref.digest}`, {
+        // The reference was fine when written; the registry moved the tag since. That is an integrity question.
+        throw new DigestMismatchError(ref.digest, byTag.digest, `tag "${ref.tag}" of ${formatReference({ ...ref, tag: undefined, digest: undefined })} (the tag moved)`, {
           hint: "drop the tag to use the digest, or drop the digest to follow the tag",
         });
       }

@@ -1,6 +1,5 @@
 // Benchmarks reuse the test launchers (TypeScript): bundle them once with esbuild into a temp dir and import that.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -8,7 +7,9 @@ import { build } from "esbuild";
 export const root = fileURLToPath(new URL("../..", import.meta.url));
 
 export async function loadSupport() {
-  const outdir = mkdtempSync(path.join(tmpdir(), "kit-bench-support-"));
+  // Inside node_modules so the bundle's external imports (yaml, undici) resolve from the project.
+  mkdirSync(path.join(root, "node_modules/.cache"), { recursive: true });
+  const outdir = mkdtempSync(path.join(root, "node_modules/.cache/kit-bench-support-"));
   await build({
     entryPoints: { registry: "test/support/registry.ts", images: "test/support/images.ts", proxy: "test/support/fault-proxy.ts" },
     absWorkingDir: root,

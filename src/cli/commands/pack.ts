@@ -1,0 +1,24 @@
+import { pushKit } from "../../kit/push.js";
+import { UsageError } from "../../oras/errors.js";
+import { printJson, printLine } from "../output.js";
+import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+
+interface PackFlags extends RemoteFlags {
+  output?: string;
+  pin?: boolean;
+  created?: string;
+  json?: boolean;
+}
+
+/** pack is push into an OCI image layout: no registry needed (except to pin a tag-only image). */
+export async function run(dir: string, flags: PackFlags): Promise<void> {
+  if (!flags.output?.startsWith("oci:")) throw new UsageError("kit pack needs --output oci:PATH[:TAG]", { hint: "to publish to a registry use kit push" });
+  const result = await pushKit(flags.output, dir, {
+    pin: flags.pin !== false,
+    remote: remoteOptions(flags),
+    store: false,
+    ...(flags.created !== undefined ? { created: flags.created } : {}),
+  });
+  if (flags.json) printJson(result);
+  else printLine(result.reference);
+}

@@ -1,0 +1,25 @@
+import { pullKit } from "../../kit/pull.js";
+import { printJson, printLine } from "../output.js";
+import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+
+interface PullFlags extends RemoteFlags {
+  output?: string;
+  force?: boolean;
+  allowUnpinned?: boolean;
+  json?: boolean;
+}
+
+export async function run(ref: string, flags: PullFlags): Promise<void> {
+  const result = await pullKit(ref, {
+    remote: remoteOptions(flags),
+    allowUnpinned: flags.allowUnpinned ?? false,
+    force: flags.force ?? false,
+    ...(flags.output !== undefined ? { output: flags.output } : {}),
+  });
+  if (flags.json) {
+    printJson({ reference: result.reference, digest: result.digest, kit: result.kit, image: result.image });
+    return;
+  }
+  printLine(result.reference);
+  for (const file of result.files) printLine(`wrote ${file}`);
+}

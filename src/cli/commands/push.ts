@@ -1,0 +1,21 @@
+import { pushKit } from "../../kit/push.js";
+import { printJson, printLine } from "../output.js";
+import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+
+interface PushFlags extends RemoteFlags {
+  tag?: string[];
+  pin?: boolean;
+  created?: string;
+  json?: boolean;
+}
+
+export async function run(ref: string, dir: string, flags: PushFlags): Promise<void> {
+  const result = await pushKit(ref, dir, {
+    pin: flags.pin !== false,
+    tags: flags.tag ?? [],
+    remote: remoteOptions(flags),
+    ...(flags.created !== undefined ? { created: flags.created } : {}),
+  });
+  if (flags.json) printJson(result);
+  else printLine(result.reference);
+}

@@ -1,0 +1,72 @@
+/**
+ * Inspecting a kit without pulling it: manifest, config, layers, annotations
+ * and the pinned image, from a registry, a layout or the local store.
+ */
+import type { Descriptor } from "../oras/descriptor.js";
+import { formatReference, parseTargetReference } from "../oras/reference.js";
+import type { RemoteOptions } from "../oras/remote/registry-client.js";
+import { fetchManifestOf, openTarget } from "../oras/targets.js";
+import { fetchAll } from "../oras/verify.js";
+import { Annotation, KitConfigSchema, MAX_KIT_CONFIG_BYTES, type KitConfig } from "./artifact.js";
+import { isShortKitReference, KitStore } from "./store.js";
+import { checkKitManifestJson } from "./verify-artifact.js";
+import { InvalidContentError, NotFoundError } from "../oras/errors.js";
+import { withDefaultCredentials } from "./remote-defaults.js";
+
+export interface KitInspection {
+  reference: string;
+  digest: string;
+  mediaType: string;
+  artifactType: string;
+  size: number;
+  annotations: Record<string, string>;
+  config: Descriptor;
+  kit: KitConfig;
+  layers: Descriptor[];
+  /** The pinned image, or undefined for an unpinned kit. */
+  image: string | undefined;
+  /** The manifest as stored. */
+  manifest: unknown;
+}
+
+export async function inspectKit(reference: string, opts: { remote?: RemoteOptions; store?: string | KitStore } = {}): Promise<KitInspection> {
+  if (isShortKitReference(reference)) {
+    const store = opts.store instanceof KitStore ? opts.store : await KitStore.open(opts.store, { create: false });
+    const entries = await store.find(reference);
+    const entry = entries[0];
+    if (entry === undefined) throw new NotFoundError(`kit ${reference} is not in the local store`, { hint: "kit ls lists what is there" });
+    const stored = await store.read(entry.digest, { allowUnpinned: true });
+    return describe(formatReference({ ...parseTargetReference(entry.reference), tag: undefined, digest: stored.descriptor.digest }), stored.descriptor, stored.manifest, stored.config);
+  }
+  const ref = parseTargetReference(reference);
+  const opened = await openTarget(ref, { remote: withDefaultCredentials(opts.remote) });
+  const { descriptor, bytes } = await fetchManifestOf(opened);
+  const view = checkKitManifestJson(bytes, formatReference(ref));
+  const config = await fetchAll(opened.target, view.config, { limit: MAX_KIT_CONFIG_BYTES, what: `kit config of ${formatReference(ref)}` });
+  return describe(formatReference({ ...ref, tag: undefined, digest: descriptor.digest }), descriptor, bytes, config);
+}
+
+function describe(reference: string, descriptor: Descriptor, manifestBytes: Buffer, configBytes: Buffer): KitInspection {
+  const view = checkKitManifestJson(manifestBytes, reference);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(configBytes.toString("utf8"));
+  } catch {
+    throw new InvalidContentError(`${reference}: the kit config is not valid JSON`);
+  }
+  const kit = KitConfigSchema.safeParse(parsed);
+  if (!kit.success) throw new InvalidContentError(`${reference}: the kit config is not a valid kit: ${kit.error.issues[0]!.message}`);
+  return {
+    reference,
+    digest: descriptor.digest,
+    mediaType: descriptor.mediaType,
+    artifactType: "application/vnd.aegis.kit.v1+json",
+    size: manifestBytes.length,
+    annotations: view.annotations,
+    config: view.config,
+    kit: kit.data,
+    layers: [view.kitYaml, view.readme],
+    image: kit.data.unpinned ? undefined : (view.annotations[Annotation.KitImage] ?? kit.data.image),
+    manifest: JSON.parse(manifestBytes.toString("utf8")),
+  };
+}

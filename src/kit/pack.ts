@@ -1,0 +1,55 @@
+/**
+ * Packing: a kit directory (validated) becomes an artifact in memory, with
+ * its base image pinned. Nothing is written here.
+ */
+import { readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { IoError, NotFoundError, SizeLimitError } from "../oras/errors.js";
+import type { RemoteOptions } from "../oras/remote/registry-client.js";
+import { buildKitArtifact, MAX_README_BYTES, README_TITLE, type KitArtifact } from "./artifact.js";
+import { loadKit } from "./load.js";
+import { pinImage } from "./pin.js";
+import { createdTimestamp, gitInfo } from "./provenance.js";
+
+export interface PackOptions {
+  /** Resolve the image to a digest (default true). false records the kit as unpinned. */
+  pin?: boolean;
+  /** An RFC 3339 time or "now" for org.opencontainers.image.created; default: SOURCE_DATE_EPOCH or none. */
+  created?: string;
+  remote?: RemoteOptions;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Validate and pin a kit directory and build its artifact. */
+export async function packKit(dir: string, opts: PackOptions = {}): Promise<KitArtifact> {
+  const created = createdTimestamp(opts.created, opts.env ?? process.env);
+  const kit = await loadKit(dir);
+  const kitDir = path.dirname(kit.file);
+  const readme = await readReadme(path.join(kitDir, README_TITLE));
+  const pinnedImage = opts.pin === false ? undefined : await pinImage(kit.manifest.image, opts.remote);
+  const git = await gitInfo(kitDir);
+  return buildKitArtifact({
+    manifest: kit.manifest,
+    kitYaml: kit.bytes,
+    readme,
+    ...(pinnedImage !== undefined ? { pinnedImage } : {}),
+    ...git,
+    ...(created !== undefined ? { created } : {}),
+  });
+}
+
+async function readReadme(file: string): Promise<Buffer> {
+  try {
+    const info = await stat(file);
+    if (info.size > MAX_README_BYTES) throw new SizeLimitError(MAX_README_BYTES, `${file} (${info.size} bytes)`);
+    const bytes = await readFile(file);
+    if (bytes.length > MAX_README_BYTES) throw new SizeLimitError(MAX_README_BYTES, `${file} (${bytes.length} bytes)`);
+    return bytes;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new NotFoundError(`${file}: a kit needs a README.md next to its kit.yaml`, { hint: '"kit init" writes one' });
+    }
+    if (err instanceof SizeLimitError) throw err;
+    throw new IoError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}

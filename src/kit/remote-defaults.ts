@@ -1,0 +1,7 @@
+import type { RemoteOptions } from "../oras/remote/registry-client.js";
+import { dockerCredentials } from "../oras/remote/auth/docker-config.js";
+
+/** Library callers get what the CLI gets: credentials from the Docker config unless they pass their own. */
+export function withDefaultCredentials(remote: RemoteOptions | undefined): RemoteOptions {
+  return remote?.credentials !== undefined ? remote : { ...remote, credentials: dockerCredentials() };
+}

@@ -1,0 +1,314 @@
+/**
+ * The local kit store: an OCI image layout (readable by skopeo and oras-go)
+ * at $KIT_STORE, default ~/.aegis/kits/store. Every pulled or pushed kit is
+ * recorded under its full registry reference as the ref name of an index.json
+ * entry; that entry's descriptor also carries the kit's name, version and
+ * pinned image, so listing and matching read index.json and no blob.
+ *
+ * Concurrency: add() and gc() exclude each other through a lock file in the
+ * store (kit-store.lock). Without it, gc could delete a blob an add had just
+ * written, or found present and skipped, before the add's index entry lands.
+ * remove() only drops entries (that can only make gc keep more), and reads
+ * verify every byte, so neither needs the lock.
+ *
+ * This module avoids loading zod/YAML until a kit is actually read, so
+ * `kit ls`, `kit rm` and `kit gc` start fast.
+ */
+import { homedir } from "node:os";
+import path from "node:path";
+import { MediaType, MAX_MANIFEST_BYTES, type Descriptor } from "../oras/descriptor.js";
+import { parseDigest } from "../oras/digest.js";
+import { InvalidContentError, NotFoundError, UsageError } from "../oras/errors.js";
+import { validateRefName } from "../oras/layout/index-file.js";
+import { FileLock, type LockOptions } from "../oras/layout/lock.js";
+import { manifestLinks } from "../oras/layout/manifest-links.js";
+import { OciLayout } from "../oras/layout/store.js";
+import { parseReference, repositoryName } from "../oras/reference.js";
+import { fetchAll } from "../oras/verify.js";
+import type { KitConfig } from "./artifact.js";
+import { STORE_KIT_ARTIFACT_TYPE, StoreAnnotation } from "./store-format.js";
+import { collectGarbage, type GcResult } from "./store-gc.js";
+import { recordedReference, referenceMatcher } from "./store-reference.js";
+
+export { isShortKitReference, parseShortKitReference, type ShortKitReference } from "./store-reference.js";
+export type { GcResult } from "./store-gc.js";
+
+export const KIT_STORE_ENV = "KIT_STORE";
+
+const STORE_LOCK_FILE = "kit-store.lock";
+// A gc of a big store may hold the lock a while; a holder that died on this host is detected at once anyway.
+const STORE_LOCK: LockOptions = { timeoutMs: 120_000, staleMs: 10 * 60_000 };
+
+/** $KIT_STORE, else ~/.aegis/kits/store. */
+export function defaultStorePath(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env[KIT_STORE_ENV];
+  return configured !== undefined && configured !== "" ? configured : path.join(homedir(), ".aegis/kits/store");
+}
+
+export interface StoreEntry {
+  /** The full reference the kit is recorded under: `REGISTRY/REPO:TAG` or `REGISTRY/REPO@sha256:…`. */
+  reference: string;
+  /** Manifest digest. */
+  digest: string;
+  name: string;
+  version: string;
+  /** The pinned image; absent when the kit is unpinned. */
+  image?: string;
+}
+
+export interface StoredKit {
+  descriptor: Descriptor;
+  manifest: Buffer;
+  config: Buffer;
+  kitYaml: Buffer;
+  readme: Buffer;
+  kit: KitConfig;
+}
+
+export interface StoreBlob {
+  descriptor: Descriptor;
+  bytes: Uint8Array;
+}
+
+export interface StoreBlobs {
+  manifest: StoreBlob;
+  config: StoreBlob;
+  layers: readonly StoreBlob[];
+}
+
+export class KitStore {
+  private constructor(
+    readonly path: string,
+    readonly layout: OciLayout,
+    private readonly lockOptions: LockOptions,
+  ) {}
+
+  /**
+   * Open (by default creating) the store at `storePath`, default
+   * defaultStorePath(). `lockTimeoutMs`: how long add() and gc() wait for
+   * each other (default 2 minutes).
+   */
+  static async open(storePath: string = defaultStorePath(), opts: { create?: boolean; lockTimeoutMs?: number } = {}): Promise<KitStore> {
+    const absolute = path.resolve(storePath);
+    const layout = await OciLayout.open(absolute, { create: opts.create ?? true });
+    return new KitStore(absolute, layout, opts.lockTimeoutMs === undefined ? STORE_LOCK : { ...STORE_LOCK, timeoutMs: opts.lockTimeoutMs });
+  }
+
+  /** The store at `storePath` if there is one; undefined when the directory does not exist (nothing was ever stored). */
+  static async openIfExists(storePath: string = defaultStorePath()): Promise<KitStore | undefined> {
+    try {
+      return await KitStore.open(storePath, { create: false });
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  private get where(): string {
+    return `the local store ${this.path}`;
+  }
+
+  /**
+   * Store an artifact whose blobs the caller has already verified and
+   * checked, and record it under each reference. Blobs are written first and
+   * the manifest last; the index entries land in one index.json write after
+   * the blob renames are durable, so a crash never leaves an entry naming a
+   * missing blob. Idempotent.
+   */
+  async add(blobs: StoreBlobs, kit: KitConfig, references: readonly string[]): Promise<void> {
+    const manifestDesc = blobs.manifest.descriptor;
+    if (references.length === 0) throw new UsageError(`cannot record kit ${manifestDesc.digest} in ${this.where}: no reference given`);
+    const names = [...new Set(references.map((r) => recordedReference(r, manifestDesc.digest)))];
+    for (const name of names) validateRefName(name);
+    const parts = [blobs.config, ...blobs.layers];
+    checkBlobsGiven(blobs.manifest.bytes, parts, `kit ${manifestDesc.digest}`);
+    const entry = entryDescriptor(manifestDesc, kit);
+    const lock = await FileLock.acquire(this.lockPath, this.lockOptions);
+    try {
+      await this.layout.batch(async () => {
+        for (const blob of parts) await this.layout.push(blob.descriptor, blob.bytes);
+        await this.layout.push(entry, blobs.manifest.bytes);
+        for (const name of names) await this.layout.tag(entry, name);
+      });
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /**
+   * Read a kit by manifest digest, verifying every byte against its digest
+   * and re-checking every artifact rule. NotFoundError when the kit is not
+   * stored, or a blob of it is missing (the store is then incomplete).
+   */
+  async read(digest: string, opts: { allowUnpinned?: boolean } = {}): Promise<StoredKit> {
+    parseDigest(digest);
+    const where = `${digest} in ${this.where}`;
+    let desc: Descriptor;
+    try {
+      desc = await this.layout.resolve(digest);
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        throw new NotFoundError(`kit ${digest} is not in ${this.where}`, { hint: `pull it by its registry reference: kit pull REGISTRY/REPO@${digest}` });
+      }
+      throw err;
+    }
+    // Loaded only here: listing and matching must not pay for zod and YAML.
+    const [{ checkKitConfig, checkKitManifestJson }, { MAX_KIT_CONFIG_BYTES, MAX_README_BYTES }, { MAX_KIT_FILE_BYTES }] = await Promise.all([
+      import("./verify-artifact.js"),
+      import("./artifact.js"),
+      import("./load.js"),
+    ]);
+    const get = async (blob: Descriptor, limit: number, what: string): Promise<Buffer> => {
+      try {
+        return await fetchAll(this.layout, blob, { limit, what: `${what} ${blob.digest} of kit ${where}` });
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+        throw new NotFoundError(`${this.where} is incomplete: the ${what} blob ${blob.digest} of kit ${digest} is missing`, {
+          hint: await this.pullAgainHint(digest),
+        });
+      }
+    };
+    const manifest = await get({ mediaType: desc.mediaType, digest, size: desc.size }, MAX_MANIFEST_BYTES, "manifest");
+    const view = checkKitManifestJson(manifest, where);
+    const config = await get(view.config, MAX_KIT_CONFIG_BYTES, "kit config");
+    const kitYaml = await get(view.kitYaml, MAX_KIT_FILE_BYTES, "kit.yaml");
+    const readme = await get(view.readme, MAX_README_BYTES, "README.md");
+    const kit = checkKitConfig(config, kitYaml, where, { allowUnpinned: opts.allowUnpinned ?? false });
+    return {
+      descriptor: { mediaType: desc.mediaType, digest, size: desc.size, artifactType: STORE_KIT_ARTIFACT_TYPE },
+      manifest,
+      config,
+      kitYaml,
+      readme,
+      kit,
+    };
+  }
+
+  /** Every recorded kit reference, sorted by kit name, then reference. */
+  async list(): Promise<StoreEntry[]> {
+    const entries: StoreEntry[] = [];
+    const fromManifest = new Map<string, Record<string, string> | undefined>();
+    for (const { name, descriptor } of await this.layout.listReferences()) {
+      let annotations = descriptor.annotations;
+      if (descriptor.artifactType === undefined && descriptor.mediaType === MediaType.ImageManifest) {
+        // An entry some other tool wrote (skopeo, kit copy) lacks our annotations: the manifest has them.
+        if (!fromManifest.has(descriptor.digest)) fromManifest.set(descriptor.digest, await this.kitAnnotationsOf(descriptor));
+        annotations = fromManifest.get(descriptor.digest);
+      } else if (descriptor.artifactType !== STORE_KIT_ARTIFACT_TYPE) {
+        continue;
+      }
+      const kitName = annotations?.[StoreAnnotation.Title];
+      const version = annotations?.[StoreAnnotation.Version];
+      if (kitName === undefined || version === undefined) continue;
+      const entry: StoreEntry = { reference: name, digest: descriptor.digest, name: kitName, version };
+      const image = annotations?.[StoreAnnotation.KitImage];
+      if (image !== undefined) entry.image = image;
+      entries.push(entry);
+    }
+    return entries.sort((a, b) => compare(a.name, b.name) || compare(a.reference, b.reference));
+  }
+
+  /**
+   * Entries `reference` names: a full registry reference (exactly; with a
+   * digest, every entry of that repository with that digest; without tag or
+   * digest, every entry of the repository) or a short one, NAME[:TAG][@DIGEST],
+   * matched against the kit name, the tag of the entry's reference and its digest.
+   */
+  async find(reference: string): Promise<StoreEntry[]> {
+    const matches = referenceMatcher(reference);
+    return (await this.list()).filter(matches);
+  }
+
+  /** The registry references recorded for a kit name (for "not found" messages). */
+  async knownReferencesFor(name: string): Promise<string[]> {
+    return (await this.list()).filter((e) => e.name === name).map((e) => e.reference);
+  }
+
+  /** Drop the entries `reference` matches (as find()); blobs stay until gc(). */
+  async remove(reference: string): Promise<StoreEntry[]> {
+    const matched = await this.find(reference);
+    if (matched.length === 0) {
+      throw new NotFoundError(`no kit matching "${reference}" in ${this.where}`, { hint: 'run "kit ls" to see what it holds' });
+    }
+    await this.layout.batch(async () => {
+      for (const entry of matched) {
+        try {
+          await this.layout.untag(entry.reference);
+        } catch (err) {
+          // Removed by someone else meanwhile: the outcome is the same.
+          if (!(err instanceof NotFoundError)) throw err;
+        }
+      }
+    });
+    return matched;
+  }
+
+  /** Delete every blob no index.json entry reaches, and stale temp files; see store-gc.ts. */
+  async gc(): Promise<GcResult> {
+    const lock = await FileLock.acquire(this.lockPath, this.lockOptions);
+    try {
+      return await collectGarbage(this.layout, this.where);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private get lockPath(): string {
+    return `${this.layout.root}/${STORE_LOCK_FILE}`;
+  }
+
+  /** The manifest's annotations when it is a kit; undefined when it is not, or cannot be read. */
+  private async kitAnnotationsOf(desc: Descriptor): Promise<Record<string, string> | undefined> {
+    try {
+      const links = manifestLinks(await fetchAll(this.layout, desc, { limit: MAX_MANIFEST_BYTES }));
+      return links?.artifactType === STORE_KIT_ARTIFACT_TYPE ? links.annotations : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async pullAgainHint(digest: string): Promise<string> {
+    const entry = (await this.list()).find((e) => e.digest === digest);
+    let repo: string | undefined;
+    try {
+      if (entry) repo = repositoryName(parseReference(entry.reference));
+    } catch {
+      repo = undefined;
+    }
+    return `pull the kit again: kit pull ${repo ?? "REGISTRY/REPO"}@${digest}`;
+  }
+}
+
+/** The index entry: the manifest's descriptor plus what listing needs. */
+function entryDescriptor(manifest: Descriptor, kit: KitConfig): Descriptor {
+  const annotations: Record<string, string> = { [StoreAnnotation.Title]: kit.name, [StoreAnnotation.Version]: kit.version };
+  if (!kit.unpinned) annotations[StoreAnnotation.KitImage] = kit.image;
+  return { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, artifactType: STORE_KIT_ARTIFACT_TYPE, annotations };
+}
+
+/**
+ * The manifest must reference exactly the blobs given: an entry naming a blob
+ * that add() did not write would be a hole in the store.
+ */
+function checkBlobsGiven(manifest: Uint8Array, parts: readonly StoreBlob[], what: string): void {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.from(manifest).toString("utf8"));
+  } catch {
+    throw new InvalidContentError(`${what}: the manifest is not valid JSON`);
+  }
+  const d = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : {};
+  const named = [d.config, ...(Array.isArray(d.layers) ? d.layers : [])].map((x) =>
+    typeof x === "object" && x !== null ? (x as Record<string, unknown>).digest : undefined,
+  );
+  const given = new Set(parts.map((p) => p.descriptor.digest));
+  for (const digest of named) {
+    if (typeof digest !== "string" || !given.has(digest)) {
+      throw new InvalidContentError(`${what}: the manifest references ${String(digest)}, which was not given to the store`);
+    }
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
