@@ -275,6 +275,15 @@ describe("bad kits are refused and nothing is stored", () => {
     await expectRefused(`${registry.host}/bad/config:v1`, 3, /kit config is not a valid kit/);
   });
 
+  it("an invalid kit.yaml layer pushed by another tool (exit 3)", async () => {
+    const p = parts(validArtifact());
+    const yaml = blobOf(Buffer.from('name: famiglia\nversion: v9\nimage: x:1\n'), "application/vnd.aegis.kit.manifest.v1+yaml", { "org.opencontainers.image.title": "kit.yaml" });
+    p.manifest.layers[0] = yaml.descriptor;
+    p.blobs[1] = yaml;
+    await pushRaw("bad/kit-yaml", "v1", p);
+    await expectRefused(`${registry.host}/bad/kit-yaml:v1`, 3, /its kit.yaml is not a valid kit: kit.yaml:2:10: version/);
+  });
+
   it("a config that disagrees with kit.yaml (exit 3)", async () => {
     const a = validArtifact();
     const config = blobOf(Buffer.from(canonicalJson({ ...a.kit, egress: ["evil.example.com"] })), "application/vnd.aegis.kit.config.v1+json");
