@@ -1,6 +1,6 @@
 /** Flags every registry command shares, turned into the oras layer's options. */
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
-import { dockerCredentials, memoiseCredentials } from "../oras/remote/index.js";
+import { dockerCredentials, memoiseCredentials, setLoginCommand } from "../oras/remote/index.js";
 import { packageVersion } from "./version.js";
 
 export interface RemoteFlags {
@@ -9,6 +9,7 @@ export interface RemoteFlags {
 }
 
 export function remoteOptions(flags: RemoteFlags): RemoteOptions {
+  setLoginCommand("kit login");
   const opts: RemoteOptions = {
     credentials: memoiseCredentials(dockerCredentials()),
     userAgent: `kit/${packageVersion()}`,

@@ -10,28 +10,18 @@ import { digestOf } from "../oras/digest.js";
 import { canonicalJson } from "./canonical-json.js";
 import { KitManifestSchema, type KitManifest } from "./schema.js";
 
-export const KIT_ARTIFACT_TYPE = "application/vnd.aegis.kit.v1+json";
-export const KIT_CONFIG_MEDIA_TYPE = "application/vnd.aegis.kit.config.v1+json";
-export const KIT_YAML_MEDIA_TYPE = "application/vnd.aegis.kit.manifest.v1+yaml";
-export const README_MEDIA_TYPE = "text/markdown";
-
-export const Annotation = {
-  Title: "org.opencontainers.image.title",
-  Version: "org.opencontainers.image.version",
-  Description: "org.opencontainers.image.description",
-  Source: "org.opencontainers.image.source",
-  Revision: "org.opencontainers.image.revision",
-  Created: "org.opencontainers.image.created",
-  RefName: "org.opencontainers.image.ref.name",
-  KitImage: "dev.aegis.kit.image",
-} as const;
-
-export const KIT_YAML_TITLE = "kit.yaml";
-export const README_TITLE = "README.md";
-
-/** Limits a reader enforces before trusting anything (spec/kit-artifact-v1.md). */
-export const MAX_KIT_CONFIG_BYTES = 1024 * 1024;
-export const MAX_README_BYTES = 1024 * 1024;
+export {
+  Annotation,
+  KIT_ARTIFACT_TYPE,
+  KIT_CONFIG_MEDIA_TYPE,
+  KIT_YAML_MEDIA_TYPE,
+  KIT_YAML_TITLE,
+  MAX_KIT_CONFIG_BYTES,
+  MAX_README_BYTES,
+  README_MEDIA_TYPE,
+  README_TITLE,
+} from "./format.js";
+import { Annotation, KIT_ARTIFACT_TYPE, KIT_CONFIG_MEDIA_TYPE, KIT_YAML_MEDIA_TYPE, KIT_YAML_TITLE, README_MEDIA_TYPE, README_TITLE } from "./format.js";
 
 /**
  * The config: the validated kit (defaults applied) with `image` pinned to

@@ -3,9 +3,9 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { IoError, UsageError } from "../oras/errors.js";
 import { writeFilesAtomic } from "./files.js";
+import { isKitName } from "./format.js";
 import { KIT_FILE } from "./load.js";
 
-const NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export interface InitResult {
   files: string[];
@@ -14,7 +14,7 @@ export interface InitResult {
 
 export async function initKit(dir: string, opts: { name?: string } = {}): Promise<InitResult> {
   const name = opts.name ?? slugFromDirectory(dir);
-  if (!NAME.test(name)) {
+  if (!isKitName(name)) {
     throw new UsageError(`invalid kit name "${name}": use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`, {
       hint: opts.name === undefined ? "pass --name NAME" : undefined,
     });

@@ -7,7 +7,7 @@ import { formatReference, parseTargetReference } from "../oras/reference.js";
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
 import { fetchManifestOf, openTarget } from "../oras/targets.js";
 import { fetchAll } from "../oras/verify.js";
-import { Annotation, KitConfigSchema, MAX_KIT_CONFIG_BYTES, type KitConfig } from "./artifact.js";
+import { Annotation, KIT_ARTIFACT_TYPE, KitConfigSchema, MAX_KIT_CONFIG_BYTES, type KitConfig } from "./artifact.js";
 import { isShortKitReference, KitStore } from "./store.js";
 import { checkKitManifestJson } from "./verify-artifact.js";
 import { InvalidContentError, NotFoundError } from "../oras/errors.js";
@@ -60,7 +60,7 @@ function describe(reference: string, descriptor: Descriptor, manifestBytes: Buff
     reference,
     digest: descriptor.digest,
     mediaType: descriptor.mediaType,
-    artifactType: "application/vnd.aegis.kit.v1+json",
+    artifactType: KIT_ARTIFACT_TYPE,
     size: manifestBytes.length,
     annotations: view.annotations,
     config: view.config,

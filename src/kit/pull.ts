@@ -7,7 +7,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Descriptor } from "../oras/descriptor.js";
 import { IoError, NotFoundError, UsageError } from "../oras/errors.js";
-import { formatReference, parseTargetReference, type TargetReference } from "../oras/reference.js";
+import { formatReference, parseTargetReference } from "../oras/reference.js";
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
 import { fetchManifestOf, openTarget, type OpenedTarget } from "../oras/targets.js";
 import { fetchAll } from "../oras/verify.js";
@@ -98,7 +98,7 @@ async function fromStoreByName(store: KitStore, reference: string, opts: PullOpt
     );
   }
   if (digests.length > 1) {
-    throw new UsageError(`kit ${reference} is ambiguous in the local store: ${describe(entries)}`, { hint: "name it by digest: NAME@sha256:…" });
+    throw new UsageError(`kit ${reference} is ambiguous in the local store: ${listEntries(entries)}`, { hint: "name it by digest: NAME@sha256:…" });
   }
   const entry = entries[0]!;
   const stored = await store.read(digests[0]!, { allowUnpinned: opts.allowUnpinned ?? false });
@@ -131,13 +131,17 @@ function storedToFetched(stored: Awaited<ReturnType<KitStore["read"]>>): Fetched
 }
 
 /** Fetch and check a kit from a registry or layout; nothing is stored here. */
-export async function fetchKit(opened: OpenedTarget, opts: { allowUnpinned?: boolean; layers?: boolean } = {}): Promise<FetchedKit> {
+export async function fetchKit(opened: OpenedTarget, opts: { allowUnpinned?: boolean } = {}): Promise<FetchedKit> {
   const where = formatReference(opened.ref);
   const { descriptor, bytes: manifest } = await fetchManifestOf(opened);
   const view = checkKitManifestJson(manifest, where);
   const get = (desc: Descriptor, limit: number, what: string) => fetchAll(opened.target, desc, { limit, what: `${what} ${desc.digest} of ${where}` });
-  const configBytes = await get(view.config, MAX_KIT_CONFIG_BYTES, "kit config");
-  const [kitYaml, readme] = await Promise.all([get(view.kitYaml, MAX_KIT_FILE_BYTES, KIT_YAML_TITLE), get(view.readme, MAX_README_BYTES, README_TITLE)]);
+  // All three at once: on a remote registry the round trips overlap.
+  const [configBytes, kitYaml, readme] = await Promise.all([
+    get(view.config, MAX_KIT_CONFIG_BYTES, "kit config"),
+    get(view.kitYaml, MAX_KIT_FILE_BYTES, KIT_YAML_TITLE),
+    get(view.readme, MAX_README_BYTES, README_TITLE),
+  ]);
   const kit = checkKitConfig(configBytes, kitYaml, where, { allowUnpinned: opts.allowUnpinned ?? false });
   return {
     descriptor: { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size, artifactType: KIT_ARTIFACT_TYPE },
@@ -169,11 +173,11 @@ async function writeKitFiles(dir: string, kit: FetchedKit, force: boolean): Prom
 }
 
 
+/** `registry/repo` of a recorded reference. */
 function registryBase(reference: string): string {
-  const ref = parseTargetReference(reference) as TargetReference;
-  return formatReference({ ...ref, tag: undefined, digest: undefined });
+  return formatReference({ ...parseTargetReference(reference), tag: undefined, digest: undefined });
 }
 
-function describe(entries: StoreEntry[]): string {
+function listEntries(entries: StoreEntry[]): string {
   return entries.map((e) => `${e.reference} (${e.digest})`).join(", ");
 }

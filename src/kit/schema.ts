@@ -5,11 +5,11 @@
  */
 import { z } from "zod";
 import { parseReference } from "../oras/reference.js";
+import { KIT_NAME_PATTERN, MAX_KIT_NAME_LENGTH } from "./format.js";
 
 /** The schema's identity, also written as `$id` in the JSON Schema. */
 export const KIT_MANIFEST_SCHEMA_ID = "https://aegis.dev/schemas/kit-manifest-v1.schema.json";
 
-const NAME = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 // SemVer 2.0.0, exactly as semver.org defines it (no leading "v").
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
@@ -142,8 +142,8 @@ export const KitManifestSchema = z
     name: z
       .string({ error: "must be a string" })
       .min(1, "must not be empty")
-      .max(63, "must be at most 63 characters")
-      .regex(NAME, "must be lowercase letters, digits and '-', starting and ending with a letter or digit")
+      .max(MAX_KIT_NAME_LENGTH, `must be at most ${MAX_KIT_NAME_LENGTH} characters`)
+      .regex(KIT_NAME_PATTERN, "must be lowercase letters, digits and '-', starting and ending with a letter or digit")
       .describe("Kit name: a lowercase DNS-label-like slug; it becomes a repository path component."),
     version: z
       .string({ error: 'must be a string (quote it: version: "1.0.0")' })

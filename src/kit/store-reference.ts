@@ -8,7 +8,7 @@
 import { parseDigest } from "../oras/digest.js";
 import { InvalidReferenceError } from "../oras/errors.js";
 import { formatReference, isValidTag, parseReference, repositoryName, type RegistryReference } from "../oras/reference.js";
-import { isKitName } from "./store-format.js";
+import { isKitName } from "./format.js";
 
 export interface ShortKitReference {
   name: string;

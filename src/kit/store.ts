@@ -26,7 +26,7 @@ import { OciLayout } from "../oras/layout/store.js";
 import { parseReference, repositoryName } from "../oras/reference.js";
 import { fetchAll } from "../oras/verify.js";
 import type { KitConfig } from "./artifact.js";
-import { STORE_KIT_ARTIFACT_TYPE, StoreAnnotation } from "./store-format.js";
+import { Annotation, KIT_ARTIFACT_TYPE } from "./format.js";
 import { collectGarbage, type GcResult } from "./store-gc.js";
 import { recordedReference, referenceMatcher } from "./store-reference.js";
 
@@ -175,7 +175,7 @@ export class KitStore {
     const readme = await get(view.readme, MAX_README_BYTES, "README.md");
     const kit = checkKitConfig(config, kitYaml, where, { allowUnpinned: opts.allowUnpinned ?? false });
     return {
-      descriptor: { mediaType: desc.mediaType, digest, size: desc.size, artifactType: STORE_KIT_ARTIFACT_TYPE },
+      descriptor: { mediaType: desc.mediaType, digest, size: desc.size, artifactType: KIT_ARTIFACT_TYPE },
       manifest,
       config,
       kitYaml,
@@ -194,14 +194,14 @@ export class KitStore {
         // An entry some other tool wrote (skopeo, kit copy) lacks our annotations: the manifest has them.
         if (!fromManifest.has(descriptor.digest)) fromManifest.set(descriptor.digest, await this.kitAnnotationsOf(descriptor));
         annotations = fromManifest.get(descriptor.digest);
-      } else if (descriptor.artifactType !== STORE_KIT_ARTIFACT_TYPE) {
+      } else if (descriptor.artifactType !== KIT_ARTIFACT_TYPE) {
         continue;
       }
-      const kitName = annotations?.[StoreAnnotation.Title];
-      const version = annotations?.[StoreAnnotation.Version];
+      const kitName = annotations?.[Annotation.Title];
+      const version = annotations?.[Annotation.Version];
       if (kitName === undefined || version === undefined) continue;
       const entry: StoreEntry = { reference: name, digest: descriptor.digest, name: kitName, version };
-      const image = annotations?.[StoreAnnotation.KitImage];
+      const image = annotations?.[Annotation.KitImage];
       if (image !== undefined) entry.image = image;
       entries.push(entry);
     }
@@ -261,7 +261,7 @@ export class KitStore {
   private async kitAnnotationsOf(desc: Descriptor): Promise<Record<string, string> | undefined> {
     try {
       const links = manifestLinks(await fetchAll(this.layout, desc, { limit: MAX_MANIFEST_BYTES }));
-      return links?.artifactType === STORE_KIT_ARTIFACT_TYPE ? links.annotations : undefined;
+      return links?.artifactType === KIT_ARTIFACT_TYPE ? links.annotations : undefined;
     } catch {
       return undefined;
     }
@@ -281,9 +281,9 @@ export class KitStore {
 
 /** The index entry: the manifest's descriptor plus what listing needs. */
 function entryDescriptor(manifest: Descriptor, kit: KitConfig): Descriptor {
-  const annotations: Record<string, string> = { [StoreAnnotation.Title]: kit.name, [StoreAnnotation.Version]: kit.version };
-  if (!kit.unpinned) annotations[StoreAnnotation.KitImage] = kit.image;
-  return { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, artifactType: STORE_KIT_ARTIFACT_TYPE, annotations };
+  const annotations: Record<string, string> = { [Annotation.Title]: kit.name, [Annotation.Version]: kit.version };
+  if (!kit.unpinned) annotations[Annotation.KitImage] = kit.image;
+  return { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, artifactType: KIT_ARTIFACT_TYPE, annotations };
 }
 
 /**

@@ -7,7 +7,7 @@
 export type ErrorCode =
   | "USAGE" // bad flags or arguments
   | "INVALID_REFERENCE" // a reference or digest string that does not parse
-  | "INVALID_CONTENT" // content that parses but breaks a format rule (manifest, index.json, kit)
+  | "INVALID_CONTENT" // content that parses but breaks a format rule (a manifest, index.json, a document a layer above defines)
   | "UNSUPPORTED" // a media type, algorithm or feature we do not handle
   | "DIGEST_MISMATCH" // bytes do not hash to the digest that names them
   | "SIZE_MISMATCH" // bytes are not the size the descriptor claims

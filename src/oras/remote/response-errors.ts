@@ -80,7 +80,7 @@ export function describeRegistryErrors(errors: readonly RegistryErrorEntry[]): s
     .join("; ");
 }
 
-let loginCommand = "kit login";
+let loginCommand = "docker login";
 
 /** The command named in "log in" hints; the embedding tool sets its own. */
 export function setLoginCommand(command: string): void {

@@ -1,7 +1,7 @@
 /**
  * Credentials in docker's config file (`$DOCKER_CONFIG/config.json`, default
  * `~/.docker/config.json`), read and written the way the docker CLI does, so
- * that `docker login` and `kit login` share one place: `auths` entries,
+ * that every tool using it (docker, oras, helm) shares one place: `auths` entries,
  * `credHelpers` per host and a default `credsStore`.
  */
 import { randomBytes } from "node:crypto";
