@@ -102,6 +102,30 @@ describe("kit copy", () => {
     expect((await runKit(["resolve", `${b.host}/dry/app:v1`])).code).toBe(5);
   });
 
+  it("plans a dry run into a layout that does not exist yet, and creates nothing", async () => {
+    const dir = path.join(await tempDir(), "new-layout");
+    const result = await runKit(["copy", `${a.host}/src/app:v1`, `oci:${dir}:v1`, "--dry-run", "--json"]);
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout).plan;
+    expect(plan.nodes.every((n: { action: string }) => n.action === "upload")).toBe(true);
+    expect(plan.nodes).toHaveLength(image.descriptors.length);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("mounts blobs from the source repository within one registry instead of uploading them", async () => {
+    const proxy = await startFaultProxy({ upstream: a.url });
+    try {
+      const result = await runKit(["copy", `${proxy.host}/src/app:v1`, `${proxy.host}/mounted/app:v1`]);
+      expect(result).toMatchObject({ code: 0, stdout: `${image.digest}\n` });
+      const mounts = proxy.requests.filter((r) => r.method === "POST" && /[?&]mount=/.test(r.url) && /[?&]from=src%2Fapp|from=src\/app/.test(r.url));
+      expect(mounts.length).toBe(image.blobs.length);
+      expect(proxy.count({ method: "PATCH" }) + proxy.requests.filter((r) => r.method === "PUT" && /\/blobs\/uploads\//.test(r.url)).length).toBe(0);
+    } finally {
+      await proxy.stop();
+    }
+    await expectComplete(a, "mounted/app");
+  });
+
   it("refuses a tag and digest that disagree, and a bad --concurrency", async () => {
     const other = `sha256:${"0".repeat(64)}`;
     const mismatch = await runKit(["copy", `${a.host}/src/app:v1@${other}`, `oci:${await tempDir()}:x`]);

@@ -1,6 +1,8 @@
 import { copy } from "../../oras/copy/index.js";
-import { UsageError } from "../../oras/errors.js";
-import { formatReference, parseTargetReference } from "../../oras/reference.js";
+import { NotFoundError, UsageError } from "../../oras/errors.js";
+import { MemoryStore } from "../../oras/memory.js";
+import type { RemoteOptions } from "../../oras/remote/registry-client.js";
+import { formatReference, parseTargetReference, type TargetReference } from "../../oras/reference.js";
 import { openTarget, resolveTarget } from "../../oras/targets.js";
 import { printJson, printLine } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
@@ -17,7 +19,7 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
   const dstRef = parseTargetReference(dstText);
   const remote = remoteOptions(flags);
   const src = await openTarget(srcRef, { remote });
-  const dst = await openTarget(dstRef, { remote, create: !flags.dryRun });
+  const dst = await openDestination(dstRef, remote, flags.dryRun ?? false);
   const root = await resolveTarget(src);
 
   if (dstRef.digest !== undefined && dstRef.digest !== root.digest) {
@@ -26,14 +28,18 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
   // Like oras and skopeo: an untagged destination takes the source's tag.
   const tag = dstRef.tag ?? srcRef.tag;
   const bothRegistries = src.kind === "registry" && dst.kind === "registry";
-  const sameRegistry = bothRegistries && src.ref.registry === dst.ref.registry && src.ref.repository !== dst.ref.repository;
+  // Within one registry a blob is mounted from the source repository instead of uploaded again.
+  const mountFrom =
+    src.kind === "registry" && dst.kind === "registry" && src.ref.registry === dst.ref.registry && src.ref.repository !== dst.ref.repository
+      ? src.ref.repository
+      : undefined;
 
   const result = await copy(src.target, root.digest, dst.target, tag, {
     concurrency,
     dryRun: flags.dryRun ?? false,
     // A destination registry checks every blob's digest on PUT, so re-hashing here would only cost CPU.
     verifySource: !bothRegistries,
-    ...(sameRegistry ? { mountFrom: src.ref.kind === "registry" ? src.ref.repository : undefined, canMount: () => true } : {}),
+    ...(mountFrom !== undefined ? { mountFrom, canMount: () => true } : {}),
   });
 
   const dstName = formatReference({ ...dstRef, tag: undefined, digest: result.root.digest });
@@ -58,6 +64,19 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
     printLine(`would copy ${result.plan.bytesToTransfer} of ${result.plan.totalBytes} bytes`);
   }
   printLine(result.root.digest);
+}
+
+/**
+ * A dry run must not create anything, so a layout that does not exist yet is
+ * planned against an empty store: everything would be uploaded.
+ */
+async function openDestination(ref: TargetReference, remote: RemoteOptions, dryRun: boolean) {
+  try {
+    return await openTarget(ref, { remote, create: !dryRun });
+  } catch (err) {
+    if (!(dryRun && ref.kind === "layout" && err instanceof NotFoundError)) throw err;
+    return { kind: "memory" as const, ref: undefined, target: new MemoryStore(formatReference(ref)) };
+  }
 }
 
 function parseConcurrency(text: string | undefined): number | undefined {
