@@ -5,9 +5,8 @@
  * is how aegisd names kits. A short reference has no slash, so it can never be
  * mistaken for a registry path; Docker Hub images must be written out in full.
  */
-import { parseDigest } from "../oras/digest.js";
 import { InvalidReferenceError } from "../oras/errors.js";
-import { formatReference, isValidTag, parseReference, repositoryName, type RegistryReference } from "../oras/reference.js";
+import { formatReference, parseReference, repositoryName, type RegistryReference } from "../oras/reference.js";
 import { isKitName } from "./format.js";
 
 export interface ShortKitReference {
@@ -43,30 +42,16 @@ export function parseShortKitReference(text: string): ShortKitReference {
   if (text.includes("/")) {
     throw new InvalidReferenceError(`"${text}" is not a short kit reference: it names a registry repository (it has a "/")`);
   }
-  let rest = text;
-  let digest: string | undefined;
-  const at = rest.indexOf("@");
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    parseDigest(digest);
+  const name = text.split(/[:@]/, 1)[0]!;
+  if (!isKitName(name)) {
+    throw new InvalidReferenceError(`"${text}" is not a short kit reference: "${name}" is not a kit name (lowercase letters, digits and "-")`);
   }
-  let tag: string | undefined;
-  const colon = rest.indexOf(":");
-  if (colon >= 0) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!isValidTag(tag)) {
-      throw new InvalidReferenceError(`invalid tag "${tag}" in "${text}": a tag is 1-128 letters, digits, "_", "." and "-", not starting with "." or "-"`);
-    }
-  }
-  if (!isKitName(rest)) {
-    throw new InvalidReferenceError(`"${text}" is not a short kit reference: "${rest}" is not a kit name (lowercase letters, digits and "-")`);
-  }
-  const ref: ShortKitReference = { name: rest };
-  if (tag !== undefined) ref.tag = tag;
-  if (digest !== undefined) ref.digest = digest;
-  return ref;
+  // NAME[:TAG][@DIGEST] is what the registry grammar reads as a Docker Hub library name: let it check tag and digest.
+  const ref = parseReference(text);
+  const short: ShortKitReference = { name };
+  if (ref.tag !== undefined) short.tag = ref.tag;
+  if (ref.digest !== undefined) short.digest = ref.digest;
+  return short;
 }
 
 /**
