@@ -48,49 +48,6 @@ export function buildProgram(): Command {
 
   addRemoteFlags(
     program
-      .command("copy")
-      .description("copy an image, index or artifact with everything it references (registry or oci:PATH)")
-      .argument("<src>", "source: REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST or oci:PATH[:TAG|@DIGEST]")
-      .argument("<dst>", "destination: registry repository or oci:PATH, with an optional tag")
-      .option("--concurrency <n>", "transfers at once (default 4)")
-      .option("--dry-run", "print the plan (skip / mount / upload per node) and copy nothing")
-      .option("--json", "print the result as JSON"),
-  ).action(lazy(() => import("./commands/copy.js")));
-
-  addRemoteFlags(
-    program
-      .command("resolve")
-      .description("print the digest reference a tag points to: REGISTRY/REPO@sha256:…")
-      .argument("<ref>", "reference")
-      .option("--json", 'print {"reference", "digest", "mediaType", "size"}'),
-  ).action(lazy(() => import("./commands/resolve.js")));
-
-  addRemoteFlags(
-    program
-      .command("tags")
-      .description("list the tags of a repository, one per line")
-      .argument("<repo>", "REGISTRY/REPO or oci:PATH")
-      .option("--json", 'print {"tags": [...]}'),
-  ).action(lazy(() => import("./commands/tags.js")));
-
-  addRemoteFlags(
-    program
-      .command("manifest")
-      .description("print a manifest's raw bytes exactly as stored")
-      .argument("<ref>", "reference"),
-  ).action(lazy(() => import("./commands/manifest.js")));
-
-  addRemoteFlags(
-    program
-      .command("login")
-      .description("check credentials against a registry and save them in the Docker config (or its credential helper)")
-      .argument("<registry>", "registry host, e.g. ghcr.io or localhost:5000")
-      .option("-u, --username <user>", "user name")
-      .option("--password-stdin", "read the password or token from standard input"),
-  ).action(lazy(() => import("./commands/login.js")));
-
-  addRemoteFlags(
-    program
       .command("pack")
       .description("validate a kit, pin its image and write the artifact into an OCI layout (no registry needed)")
       .argument("[dir]", "kit directory", ".")
@@ -132,12 +89,6 @@ export function buildProgram(): Command {
   ).action(lazy(() => import("./commands/inspect.js")));
 
   program
-    .command("logout")
-    .description("remove saved credentials for a registry")
-    .argument("<registry>", "registry host")
-    .action(lazy(() => import("./commands/logout.js")));
-
-  program
     .command("ls")
     .description("list the kits in the local store ($KIT_STORE, default ~/.aegis/kits/store)")
     .option("--json", 'print {"kits": [{"name", "version", "reference", "digest", "image"}]}')
@@ -154,6 +105,55 @@ export function buildProgram(): Command {
     .description("delete blobs of the local store that no recorded kit references")
     .option("--json", 'print {"removedBlobs", "freedBytes"}')
     .action(lazy(() => import("./commands/gc.js")));
+
+  addRemoteFlags(
+    program
+      .command("copy")
+      .description("copy an image, index or artifact with everything it references (registry or oci:PATH)")
+      .argument("<src>", "source: REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST or oci:PATH[:TAG|@DIGEST]")
+      .argument("<dst>", "destination: registry repository or oci:PATH, with an optional tag")
+      .option("--concurrency <n>", "transfers at once (default 4)")
+      .option("--dry-run", "print the plan (skip / mount / upload per node) and copy nothing")
+      .option("--json", "print the result as JSON"),
+  ).action(lazy(() => import("./commands/copy.js")));
+
+  addRemoteFlags(
+    program
+      .command("resolve")
+      .description("print the digest reference a tag points to: REGISTRY/REPO@sha256:…")
+      .argument("<ref>", "reference")
+      .option("--json", 'print {"reference", "digest", "mediaType", "size"}'),
+  ).action(lazy(() => import("./commands/resolve.js")));
+
+  addRemoteFlags(
+    program
+      .command("tags")
+      .description("list the tags of a repository, one per line")
+      .argument("<repo>", "REGISTRY/REPO or oci:PATH")
+      .option("--json", 'print {"tags": [...]}'),
+  ).action(lazy(() => import("./commands/tags.js")));
+
+  addRemoteFlags(
+    program
+      .command("manifest")
+      .description("print a manifest's raw bytes exactly as stored")
+      .argument("<ref>", "reference"),
+  ).action(lazy(() => import("./commands/manifest.js")));
+
+  addRemoteFlags(
+    program
+      .command("login")
+      .description("check credentials against a registry and save them in the Docker config (or its credential helper)")
+      .argument("<registry>", "registry host, e.g. ghcr.io or localhost:5000")
+      .option("-u, --username <user>", "user name")
+      .option("--password-stdin", "read the password or token from standard input"),
+  ).action(lazy(() => import("./commands/login.js")));
+
+  program
+    .command("logout")
+    .description("remove saved credentials for a registry")
+    .argument("<registry>", "registry host")
+    .action(lazy(() => import("./commands/logout.js")));
 
   return program;
 }
