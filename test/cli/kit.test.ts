@@ -85,6 +85,18 @@ describe("kit push and pull", () => {
     }
   });
 
+  it("resolveKit (the library) returns exactly what kit pull --json prints", async () => {
+    const dir = await kitDir({ version: '"1.0.1"' });
+    const { pushKit, resolveKit, validateKit } = await import("../../src/index.js");
+    expect((await validateKit(dir)).valid).toBe(true);
+    const pushed = await pushKit(`${registry.host}/kits/library:1.0.1`, dir, { store: await temp("store") });
+    const store = await temp("store");
+    const cli = await runKit(["pull", `${registry.host}/kits/library:1.0.1`, "--json"], { env: storeEnv(store) });
+    const fromLibrary = await resolveKit(`${registry.host}/kits/library@${pushed.digest}`, { store });
+    expect(fromLibrary).toEqual(JSON.parse(cli.stdout));
+    expect(await resolveKit(`famiglia@${pushed.digest}`, { store })).toEqual(fromLibrary);
+  });
+
   it("gives one digest for two pushes of the same directory, and the second uploads nothing but the tag", async () => {
     const dir = await kitDir({ version: '"1.1.0"' });
     const proxy: FaultProxy = await startFaultProxy({ upstream: registry.url });
