@@ -3,7 +3,7 @@
  * whose config is the validated kit as canonical JSON and whose two layers are
  * the author's kit.yaml and README.md, byte for byte.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import type { Descriptor } from "../oras/descriptor.js";
 import { MediaType } from "../oras/descriptor.js";
 import { digestOf } from "../oras/digest.js";
@@ -28,8 +28,8 @@ import { Annotation, KIT_ARTIFACT_TYPE, KIT_CONFIG_MEDIA_TYPE, KIT_YAML_MEDIA_TY
  * `registry/repo:tag@digest`. A kit pushed with --no-pin keeps its image as
  * written and says so with `unpinned: true`.
  */
-export const KitConfigSchema = KitManifestSchema.extend({
-  unpinned: z.literal(true).optional(),
+export const KitConfigSchema = z.extend(KitManifestSchema, {
+  unpinned: z.optional(z.literal(true)),
 });
 export type KitConfig = z.output<typeof KitConfigSchema>;
 

@@ -5,7 +5,7 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
-import type { core } from "zod";
+import type { core } from "zod/mini";
 import { InvalidContentError, IoError, NotFoundError, SizeLimitError } from "../oras/errors.js";
 import { KitManifestSchema, type KitManifest } from "./schema.js";
 
