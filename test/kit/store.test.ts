@@ -8,7 +8,7 @@ import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Annotation, buildKitArtifact, KIT_ARTIFACT_TYPE, type KitArtifact } from "../../src/kit/artifact.js";
+import { buildKitArtifact, KIT_ARTIFACT_TYPE, type KitArtifact } from "../../src/kit/artifact.js";
 import { parseKitManifest } from "../../src/kit/load.js";
 import { KitManifestSchema } from "../../src/kit/schema.js";
 import { isKitName } from "../../src/kit/format.js";

@@ -60,11 +60,7 @@ export function twoPlatformIndex() {
   return { shared, amdOnly, armOnly, amdConfig, armConfig, amd, arm, index, all };
 }
 
-export async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+export { readAll } from "../support/content.js";
 
 /** Observes a Target: which pushes happened and how many ran at once at most. */
 export class Recorder {

@@ -12,6 +12,7 @@ import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
 import { digestOf } from "../../src/oras/digest.js";
 import { OciLayout } from "../../src/oras/layout/store.js";
 import { fetchAll } from "../../src/oras/verify.js";
+import { readAll } from "../support/content.js";
 
 const run = promisify(execFile);
 const SKOPEO = "/usr/bin/skopeo";
@@ -76,10 +77,7 @@ describe("skopeo interoperability", () => {
     const desc = await copied.resolve("copied");
     expect(desc.digest).toBe(img.manifestDesc.digest);
     expect(desc.mediaType).toBe(MediaType.ImageManifest);
-    const blob = await copied.fetch(img.layerDesc);
-    const chunks: Buffer[] = [];
-    for await (const c of blob) chunks.push(c as Buffer);
-    expect(Buffer.concat(chunks).equals(img.layer)).toBe(true);
+    expect((await readAll(await copied.fetch(img.layerDesc))).equals(img.layer)).toBe(true);
   });
 
   it("reads a layout skopeo wrote with its own (recompressed) manifest, verifying every blob", async () => {

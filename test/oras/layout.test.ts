@@ -15,12 +15,12 @@ import {
   UnsupportedError,
 } from "../../src/oras/errors.js";
 import { OciLayout } from "../../src/oras/layout/store.js";
+import { collect, descriptorOf, readAll } from "../support/content.js";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
 
 function blob(bytes: Buffer | string, mediaType = "application/octet-stream"): { desc: Descriptor; bytes: Buffer } {
-  const b = Buffer.from(bytes);
-  return { desc: { mediaType, digest: digestOf(b), size: b.length }, bytes: b };
+  return { desc: descriptorOf(bytes, mediaType), bytes: Buffer.from(bytes) };
 }
 
 function jsonBlob(value: unknown, mediaType: string): { desc: Descriptor; bytes: Buffer } {
@@ -52,20 +52,8 @@ async function pushImage(layout: OciLayout, img: ReturnType<typeof image>): Prom
   await layout.push(img.manifest.desc, img.manifest.bytes);
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 async function indexJson(dir: string): Promise<{ schemaVersion: number; manifests: Descriptor[] }> {
   return JSON.parse(await readFile(join(dir, "index.json"), "utf8"));
-}
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
 }
 
 let dir: string;

@@ -1,20 +1,13 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
-import { digestOf } from "../../src/oras/digest.js";
 import { DigestMismatchError, InvalidReferenceError, NotFoundError, SizeMismatchError } from "../../src/oras/errors.js";
 import { MemoryStore } from "../../src/oras/memory.js";
 import { fetchAll } from "../../src/oras/verify.js";
+import { collect, descriptorOf } from "../support/content.js";
 
 function blob(text: string, mediaType = "application/octet-stream"): { desc: Descriptor; bytes: Buffer } {
-  const bytes = Buffer.from(text);
-  return { desc: { mediaType, digest: digestOf(bytes), size: bytes.length }, bytes };
-}
-
-async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
+  return { desc: descriptorOf(text, mediaType), bytes: Buffer.from(text) };
 }
 
 describe("MemoryStore", () => {

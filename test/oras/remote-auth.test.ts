@@ -5,11 +5,9 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
-import { digestOf } from "../../src/oras/digest.js";
 import { DeniedError, UnauthorizedError } from "../../src/oras/errors.js";
 import { staticCredentials, type Credential } from "../../src/oras/remote/auth/credentials.js";
 import { dockerCredentials } from "../../src/oras/remote/auth/docker-config.js";
@@ -18,19 +16,10 @@ import { RemoteRepository } from "../../src/oras/remote/repository.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { startRegistry, type RunningRegistry } from "../support/registry.js";
 import { startTokenServer, type TokenServer } from "../support/token-server.js";
+import { descriptorOf as blob, readAll } from "../support/content.js";
 
 const PASSWORD = "correct-horse-battery";
 const WRONG = "wrong-staple-42";
-
-function blob(bytes: Buffer, mediaType = "application/octet-stream"): Descriptor {
-  return { mediaType, digest: digestOf(bytes), size: bytes.length };
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const p of stream) parts.push(p as Buffer);
-  return Buffer.concat(parts);
-}
 
 /** Everything a user could see of an error. */
 function visible(err: unknown): string {

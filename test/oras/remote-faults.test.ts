@@ -15,6 +15,7 @@ import type { RemoteRepository } from "../../src/oras/remote/repository.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { pseudoRandomStream } from "../support/images.js";
 import { startRegistry, type RunningRegistry } from "../support/registry.js";
+import { descriptorOf as blob } from "../support/content.js";
 
 let registry: RunningRegistry;
 let proxy: FaultProxy;
@@ -41,10 +42,6 @@ function repo(name: string, extra: RemoteOptions = {}): RemoteRepository {
     retrySleep: async (ms) => void sleeps.push(ms),
     ...extra,
   }).repository(name);
-}
-
-function blob(bytes: Buffer, mediaType = "application/octet-stream"): Descriptor {
-  return { mediaType, digest: digestOf(bytes), size: bytes.length };
 }
 
 async function drain(stream: Readable): Promise<string> {

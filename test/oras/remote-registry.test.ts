@@ -21,6 +21,7 @@ import { referrersTag } from "../../src/oras/remote/referrers.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { pseudoRandomStream } from "../support/images.js";
 import { freePort, startRegistry, type RunningRegistry } from "../support/registry.js";
+import { descriptorOf as blob, readAll } from "../support/content.js";
 
 let registry: RunningRegistry;
 let proxy: FaultProxy;
@@ -35,16 +36,6 @@ afterAll(async () => {
   await proxy?.stop();
   await Promise.all([registry?.stop(), noDelete?.stop()]);
 });
-
-function blob(bytes: Buffer, mediaType = "application/octet-stream"): Descriptor {
-  return { mediaType, digest: digestOf(bytes), size: bytes.length };
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const p of stream) parts.push(p as Buffer);
-  return Buffer.concat(parts);
-}
 
 async function sha256Of(stream: Readable): Promise<string> {
   const hash = createHash("sha256");

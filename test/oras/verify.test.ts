@@ -6,6 +6,7 @@ import { digestOf } from "../../src/oras/digest.js";
 import { DigestMismatchError, InvalidContentError, SizeLimitError, SizeMismatchError } from "../../src/oras/errors.js";
 import type { ReadOnlyStorage } from "../../src/oras/target.js";
 import { fetchAll, readAllLimited, verifyBytes, verifyingStream } from "../../src/oras/verify.js";
+import { readAll as collect } from "../support/content.js";
 
 function descOf(bytes: Buffer, mediaType = "application/octet-stream"): Descriptor {
   return { mediaType, digest: digestOf(bytes), size: bytes.length };
@@ -15,12 +16,6 @@ function chunked(bytes: Buffer, size: number): Readable {
   const parts: Buffer[] = [];
   for (let i = 0; i < bytes.length; i += size) parts.push(bytes.subarray(i, i + size));
   return Readable.from(parts, { objectMode: false });
-}
-
-async function collect(stream: Readable): Promise<Buffer> {
-  const out: Buffer[] = [];
-  for await (const c of stream) out.push(c as Buffer);
-  return Buffer.concat(out);
 }
 
 describe("verifyingStream", () => {
