@@ -2,7 +2,7 @@
  * Publishing a kit: pack (validate + pin), copy the artifact into a registry
  * repository or an OCI layout, tag it, and record it in the local store.
  */
-import { copy } from "../oras/copy/index.js";
+import { copyGraph } from "../oras/copy/index.js";
 import { UsageError } from "../oras/errors.js";
 import { MemoryStore } from "../oras/memory.js";
 import { formatReference, isValidTag, parseTargetReference } from "../oras/reference.js";
@@ -49,7 +49,7 @@ export async function pushKit(ref: string, dir: string, opts: PushOptions = {}):
   const source = await memoryStoreOf(artifact);
   const digest = artifact.manifest.descriptor.digest;
   // The copy engine skips every blob the destination already has, so an unchanged kit costs only the tag.
-  await copy(source, digest, opened.target, tags[0], { verifySource: false });
+  await copyGraph(source, opened.target, artifact.manifest.descriptor, { tag: tags[0]!, verifySource: false });
   for (const extra of tags.slice(1)) await opened.target.tag(artifact.manifest.descriptor, extra);
 
   const base = { ...target, tag: undefined, digest: undefined };
@@ -65,7 +65,7 @@ function versionTag(version: string): string {
   return version.replace(/\+/g, "_");
 }
 
-export async function memoryStoreOf(artifact: Pick<KitArtifact, "manifest" | "config" | "layers">): Promise<MemoryStore> {
+async function memoryStoreOf(artifact: Pick<KitArtifact, "manifest" | "config" | "layers">): Promise<MemoryStore> {
   const store = new MemoryStore("kit artifact");
   for (const blob of [artifact.config, ...artifact.layers, artifact.manifest]) await store.push(blob.descriptor, blob.bytes);
   return store;

@@ -1,4 +1,4 @@
-import { copy } from "../../oras/copy/index.js";
+import { copyGraph } from "../../oras/copy/index.js";
 import { NotFoundError, UsageError } from "../../oras/errors.js";
 import { MemoryStore } from "../../oras/memory.js";
 import type { RemoteOptions } from "../../oras/remote/registry-client.js";
@@ -34,7 +34,9 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
       ? src.ref.repository
       : undefined;
 
-  const result = await copy(src.target, root.digest, dst.target, tag, {
+  // The root is resolved already (and checked against DST's digest): copy its graph without resolving it again.
+  const result = await copyGraph(src.target, dst.target, root, {
+    ...(tag !== undefined ? { tag } : {}),
     concurrency,
     dryRun: flags.dryRun ?? false,
     // A destination registry checks every blob's digest on PUT, so re-hashing here would only cost CPU.

@@ -71,9 +71,13 @@ export async function copy(
   return copyGraphTagged(src, dst, root, tag, opts);
 }
 
-/** Copy the graph under root from src to dst, without tagging. */
-export function copyGraph(src: ReadOnlyStorage, dst: CopyDestination, root: Descriptor, opts: CopyOptions = {}): Promise<CopyResult> {
-  return copyGraphTagged(src, dst, root, undefined, opts);
+/**
+ * Copy the graph under an already resolved root from src to dst; tagged at
+ * the end only when `opts.tag` is given.
+ */
+export function copyGraph(src: ReadOnlyStorage, dst: CopyDestination, root: Descriptor, opts: CopyOptions & { tag?: string } = {}): Promise<CopyResult> {
+  const { tag, ...rest } = opts;
+  return copyGraphTagged(src, dst, root, tag, rest);
 }
 
 async function copyGraphTagged(
