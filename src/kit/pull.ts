@@ -5,17 +5,15 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import type { Descriptor } from "../oras/descriptor.js";
 import { IoError, NotFoundError, UsageError } from "../oras/errors.js";
 import { formatReference, parseTargetReference } from "../oras/reference.js";
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
 import { fetchManifestOf, openTarget, type OpenedTarget } from "../oras/targets.js";
-import { fetchAll } from "../oras/verify.js";
-import { KIT_ARTIFACT_TYPE, KIT_YAML_TITLE, MAX_KIT_CONFIG_BYTES, MAX_README_BYTES, README_TITLE, type KitConfig } from "./artifact.js";
+import type { KitConfig } from "./artifact.js";
 import { writeFilesAtomic } from "./files.js";
-import { MAX_KIT_FILE_BYTES } from "./load.js";
+import { KIT_YAML_TITLE, README_TITLE } from "./format.js";
+import { readKitContent, type KitContent } from "./read-kit.js";
 import { isShortKitReference, KitStore, type StoreEntry } from "./store.js";
-import { checkKitConfig, checkKitManifestJson } from "./verify-artifact.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 
 export interface PullOptions {
@@ -46,16 +44,6 @@ export interface PullResult extends ResolvedKit {
   files: string[];
 }
 
-interface FetchedKit {
-  descriptor: Descriptor;
-  manifest: Buffer;
-  config: { descriptor: Descriptor; bytes: Buffer };
-  layers: { descriptor: Descriptor; bytes: Buffer }[];
-  kit: KitConfig;
-  kitYaml: Buffer;
-  readme: Buffer;
-}
-
 /** Fetch, verify and store a kit; the same document `kit pull --json` prints. */
 export async function resolveKit(reference: string, opts: Omit<PullOptions, "output" | "force"> = {}): Promise<ResolvedKit> {
   const { files: _files, ...resolved } = await pullKit(reference, opts);
@@ -64,7 +52,7 @@ export async function resolveKit(reference: string, opts: Omit<PullOptions, "out
 
 export async function pullKit(reference: string, opts: PullOptions = {}): Promise<PullResult> {
   const store = opts.store instanceof KitStore ? opts.store : await KitStore.open(opts.store);
-  let resolved: { base: string; fetched: FetchedKit };
+  let resolved: { base: string; fetched: KitContent };
   if (isShortKitReference(reference)) {
     resolved = await fromStoreByName(store, reference, opts);
   } else {
@@ -84,7 +72,7 @@ export async function pullKit(reference: string, opts: PullOptions = {}): Promis
   return { reference: `${resolved.base}@${fetched.descriptor.digest}`, digest: fetched.descriptor.digest, kit: fetched.kit, image: fetched.kit.image, files };
 }
 
-async function fromStoreByName(store: KitStore, reference: string, opts: PullOptions): Promise<{ base: string; fetched: FetchedKit }> {
+async function fromStoreByName(store: KitStore, reference: string, opts: PullOptions): Promise<{ base: string; fetched: KitContent }> {
   const entries = await store.find(reference);
   const digests = [...new Set(entries.map((e) => e.digest))];
   if (digests.length === 0) {
@@ -102,66 +90,29 @@ async function fromStoreByName(store: KitStore, reference: string, opts: PullOpt
   }
   const entry = entries[0]!;
   const stored = await store.read(digests[0]!, { allowUnpinned: opts.allowUnpinned ?? false });
-  return { base: registryBase(entry.reference), fetched: storedToFetched(stored) };
+  return { base: registryBase(entry.reference), fetched: stored.content };
 }
 
-async function fromStoreByDigest(store: KitStore, digest: string, opts: PullOptions): Promise<FetchedKit | undefined> {
+async function fromStoreByDigest(store: KitStore, digest: string, opts: PullOptions): Promise<KitContent | undefined> {
   try {
-    return storedToFetched(await store.read(digest, { allowUnpinned: opts.allowUnpinned ?? false }));
+    return (await store.read(digest, { allowUnpinned: opts.allowUnpinned ?? false })).content;
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
     throw err;
   }
 }
 
-function storedToFetched(stored: Awaited<ReturnType<KitStore["read"]>>): FetchedKit {
-  const view = checkKitManifestJson(stored.manifest, stored.descriptor.digest);
-  return {
-    descriptor: stored.descriptor,
-    manifest: stored.manifest,
-    config: { descriptor: view.config, bytes: stored.config },
-    layers: [
-      { descriptor: view.kitYaml, bytes: stored.kitYaml },
-      { descriptor: view.readme, bytes: stored.readme },
-    ],
-    kit: stored.kit,
-    kitYaml: stored.kitYaml,
-    readme: stored.readme,
-  };
-}
-
 /** Fetch and check a kit from a registry or layout; nothing is stored here. */
-export async function fetchKit(opened: OpenedTarget, opts: { allowUnpinned?: boolean } = {}): Promise<FetchedKit> {
-  const where = formatReference(opened.ref);
-  const { descriptor, bytes: manifest } = await fetchManifestOf(opened);
-  const view = checkKitManifestJson(manifest, where);
-  const get = (desc: Descriptor, limit: number, what: string) => fetchAll(opened.target, desc, { limit, what: `${what} ${desc.digest} of ${where}` });
-  // All three at once: on a remote registry the round trips overlap.
-  const [configBytes, kitYaml, readme] = await Promise.all([
-    get(view.config, MAX_KIT_CONFIG_BYTES, "kit config"),
-    get(view.kitYaml, MAX_KIT_FILE_BYTES, KIT_YAML_TITLE),
-    get(view.readme, MAX_README_BYTES, README_TITLE),
-  ]);
-  const kit = checkKitConfig(configBytes, kitYaml, where, { allowUnpinned: opts.allowUnpinned ?? false });
-  return {
-    descriptor: { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size, artifactType: KIT_ARTIFACT_TYPE },
-    manifest,
-    config: { descriptor: view.config, bytes: configBytes },
-    layers: [
-      { descriptor: view.kitYaml, bytes: kitYaml },
-      { descriptor: view.readme, bytes: readme },
-    ],
-    kit,
-    kitYaml,
-    readme,
-  };
+export async function fetchKit(opened: OpenedTarget, opts: { allowUnpinned?: boolean } = {}): Promise<KitContent> {
+  const { descriptor, bytes } = await fetchManifestOf(opened);
+  return readKitContent(opened.target, descriptor, bytes, formatReference(opened.ref), opts);
 }
 
-async function writeKitFiles(dir: string, kit: FetchedKit, force: boolean): Promise<string[]> {
+async function writeKitFiles(dir: string, kit: KitContent, force: boolean): Promise<string[]> {
   // The titles were checked to be exactly these names, so nothing can land outside dir.
   const files: [string, Buffer][] = [
-    [path.join(dir, KIT_YAML_TITLE), kit.kitYaml],
-    [path.join(dir, README_TITLE), kit.readme],
+    [path.join(dir, KIT_YAML_TITLE), kit.layers[0].bytes],
+    [path.join(dir, README_TITLE), kit.layers[1].bytes],
   ];
   try {
     await mkdir(dir, { recursive: true });

@@ -27,6 +27,7 @@ import { parseReference, repositoryName } from "../oras/reference.js";
 import { fetchAll } from "../oras/verify.js";
 import type { KitConfig } from "./artifact.js";
 import { Annotation, KIT_ARTIFACT_TYPE } from "./format.js";
+import type { KitContent } from "./read-kit.js";
 import { collectGarbage, type GcResult } from "./store-gc.js";
 import { recordedReference, referenceMatcher } from "./store-reference.js";
 
@@ -63,6 +64,8 @@ export interface StoredKit {
   kitYaml: Buffer;
   readme: Buffer;
   kit: KitConfig;
+  /** The same, with each blob's descriptor: what pull records and returns. */
+  content: KitContent;
 }
 
 export interface StoreBlob {
@@ -153,34 +156,27 @@ export class KitStore {
       throw err;
     }
     // Loaded only here: listing and matching must not pay for zod and YAML.
-    const [{ checkKitConfig, checkKitManifestJson }, { MAX_KIT_CONFIG_BYTES, MAX_README_BYTES }, { MAX_KIT_FILE_BYTES }] = await Promise.all([
-      import("./verify-artifact.js"),
-      import("./artifact.js"),
-      import("./load.js"),
-    ]);
-    const get = async (blob: Descriptor, limit: number, what: string): Promise<Buffer> => {
-      try {
-        return await fetchAll(this.layout, blob, { limit, what: `${what} ${blob.digest} of kit ${where}` });
-      } catch (err) {
-        if (!(err instanceof NotFoundError)) throw err;
-        throw new NotFoundError(`${this.where} is incomplete: the ${what} blob ${blob.digest} of kit ${digest} is missing`, {
-          hint: await this.pullAgainHint(digest),
-        });
-      }
-    };
-    const manifest = await get({ mediaType: desc.mediaType, digest, size: desc.size }, MAX_MANIFEST_BYTES, "manifest");
-    const view = checkKitManifestJson(manifest, where);
-    const config = await get(view.config, MAX_KIT_CONFIG_BYTES, "kit config");
-    const kitYaml = await get(view.kitYaml, MAX_KIT_FILE_BYTES, "kit.yaml");
-    const readme = await get(view.readme, MAX_README_BYTES, "README.md");
-    const kit = checkKitConfig(config, kitYaml, where, { allowUnpinned: opts.allowUnpinned ?? false });
+    const { readKitContent } = await import("./read-kit.js");
+    const incomplete = async (what: string, blob: Descriptor) =>
+      new NotFoundError(`${this.where} is incomplete: the ${what} blob ${blob.digest} of kit ${digest} is missing`, {
+        hint: await this.pullAgainHint(digest),
+      });
+    let manifest: Buffer;
+    try {
+      manifest = await fetchAll(this.layout, desc, { limit: MAX_MANIFEST_BYTES, what: `manifest ${digest} of kit ${where}` });
+    } catch (err) {
+      if (err instanceof NotFoundError) throw await incomplete("manifest", desc);
+      throw err;
+    }
+    const content = await readKitContent(this.layout, desc, manifest, where, { allowUnpinned: opts.allowUnpinned ?? false, missing: incomplete });
     return {
-      descriptor: { mediaType: desc.mediaType, digest, size: desc.size, artifactType: KIT_ARTIFACT_TYPE },
+      descriptor: content.descriptor,
       manifest,
-      config,
-      kitYaml,
-      readme,
-      kit,
+      config: content.config.bytes,
+      kitYaml: content.layers[0].bytes,
+      readme: content.layers[1].bytes,
+      kit: content.kit,
+      content,
     };
   }
 

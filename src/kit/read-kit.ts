@@ -1,0 +1,66 @@
+/**
+ * Reading a kit's config and layers from any storage (a registry, a layout,
+ * the local store) once its manifest is in hand: every blob bounded and
+ * verified, every artifact rule checked. pull and the local store share it.
+ */
+import type { Descriptor } from "../oras/descriptor.js";
+import { NotFoundError } from "../oras/errors.js";
+import type { ReadOnlyStorage } from "../oras/target.js";
+import { fetchAll } from "../oras/verify.js";
+import type { KitConfig } from "./artifact.js";
+import { KIT_ARTIFACT_TYPE, KIT_YAML_TITLE, MAX_KIT_CONFIG_BYTES, MAX_README_BYTES, README_TITLE } from "./format.js";
+import { MAX_KIT_FILE_BYTES } from "./load.js";
+import { checkKitConfig, checkKitManifestJson } from "./verify-artifact.js";
+
+export interface KitBlob {
+  descriptor: Descriptor;
+  bytes: Buffer;
+}
+
+/** A kit read and checked: everything pull stores and returns. */
+export interface KitContent {
+  descriptor: Descriptor;
+  manifest: Buffer;
+  config: KitBlob;
+  /** kit.yaml, then README.md. */
+  layers: [KitBlob, KitBlob];
+  kit: KitConfig;
+}
+
+export interface ReadKitOptions {
+  allowUnpinned?: boolean;
+  /** How a missing blob is reported (the local store says it is incomplete). */
+  missing?: (what: string, blob: Descriptor) => Error | Promise<Error>;
+}
+
+export async function readKitContent(
+  storage: ReadOnlyStorage,
+  descriptor: Descriptor,
+  manifest: Buffer,
+  where: string,
+  opts: ReadKitOptions = {},
+): Promise<KitContent> {
+  const view = checkKitManifestJson(manifest, where);
+  const get = async (blob: Descriptor, limit: number, what: string): Promise<KitBlob> => {
+    try {
+      return { descriptor: blob, bytes: await fetchAll(storage, blob, { limit, what: `${what} ${blob.digest} of ${where}` }) };
+    } catch (err) {
+      if (err instanceof NotFoundError && opts.missing) throw await opts.missing(what, blob);
+      throw err;
+    }
+  };
+  // All three at once: on a remote registry the round trips overlap.
+  const [config, kitYaml, readme] = await Promise.all([
+    get(view.config, MAX_KIT_CONFIG_BYTES, "kit config"),
+    get(view.kitYaml, MAX_KIT_FILE_BYTES, KIT_YAML_TITLE),
+    get(view.readme, MAX_README_BYTES, README_TITLE),
+  ]);
+  const kit = checkKitConfig(config.bytes, kitYaml.bytes, where, { allowUnpinned: opts.allowUnpinned ?? false });
+  return {
+    descriptor: { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size, artifactType: KIT_ARTIFACT_TYPE },
+    manifest,
+    config,
+    layers: [kitYaml, readme],
+    kit,
+  };
+}
