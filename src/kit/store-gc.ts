@@ -14,7 +14,7 @@ import { lstat, opendir, rm } from "node:fs/promises";
 import { isManifestMediaType, MAX_MANIFEST_BYTES, type Descriptor } from "../oras/descriptor.js";
 import { parseDigest } from "../oras/digest.js";
 import { InvalidContentError, IoError, NotFoundError } from "../oras/errors.js";
-import { errnoCode, ioError } from "../oras/layout/files.js";
+import { errnoCode, ioError } from "../oras/fs.js";
 import { isSupportedDigest } from "../oras/layout/index-file.js";
 import type { OciLayout } from "../oras/layout/store.js";
 import { fetchAll } from "../oras/verify.js";

@@ -15,7 +15,7 @@ import { hostname } from "node:os";
 import { readFile, rm, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { IoError } from "../errors.js";
-import { createFileExclusive, errnoCode, ioError } from "./files.js";
+import { createFileExclusive, errnoCode, ioError } from "../fs.js";
 
 export interface LockOptions {
   /** Give up waiting after this long (default 60 s). */

@@ -31,7 +31,7 @@ import { digestOf, parseDigest } from "../digest.js";
 import { InvalidContentError, NotFoundError, SizeLimitError, SizeMismatchError, UnsupportedError } from "../errors.js";
 import type { Deleter, FetchOptions, PredecessorFinder, ReferencePusher, TagLister, Target } from "../target.js";
 import { checkDescriptorSize, toReadable, verifyBytes, verifyingStream } from "../verify.js";
-import { createFileExclusive, errnoCode, fsyncDir, ioError, writeFileAtomic } from "./files.js";
+import { createFileExclusive, errnoCode, fsyncDir, ioError, writeFileAtomic } from "../fs.js";
 import { IndexModel, isSupportedDigest, MAX_INDEX_BYTES, validateRefName, type IndexChange } from "./index-file.js";
 import { FileLock, type LockOptions } from "./lock.js";
 import { manifestLinks, referrerDescriptor, type ManifestLinks } from "./manifest-links.js";

@@ -4,14 +4,14 @@
  * that every tool using it (docker, oras, helm) shares one place: `auths` entries,
  * `credHelpers` per host and a default `credsStore`.
  */
-import { randomBytes } from "node:crypto";
-import { open, mkdir, readFile, realpath, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, readFile, realpath, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { InvalidContentError, IoError, SizeLimitError } from "../../errors.js";
 import { DOCKER_HUB } from "../../reference.js";
 import { helperErase, helperGet, helperStore, type HelperOptions } from "./cred-helper.js";
 import { memoiseCredentials, type Credential, type CredentialProvider } from "./credentials.js";
+import { writeFileAtomic } from "../../fs.js";
 
 /** Docker Hub's key in `auths` and the server URL docker gives credential helpers. */
 export const DOCKER_HUB_SERVER_URL = "https://index.docker.io/v1/";
@@ -201,7 +201,7 @@ export async function eraseDockerCredential(registry: string, opts: DockerConfig
   return removed;
 }
 
-/** Write via temp file + fsync + rename, mode 0600; a symlinked config is replaced at its target. */
+/** Atomically (temp + fsync + rename), mode 0600; a symlinked config is replaced at its target. */
 async function writeConfigAtomic(path: string, data: Record<string, unknown>): Promise<void> {
   let target = path;
   try {
@@ -215,28 +215,9 @@ async function writeConfigAtomic(path: string, data: Record<string, unknown>): P
   } catch (err) {
     throw new IoError(`cannot create ${dir}: ${(err as Error).message}`, { cause: err });
   }
-  const temp = join(dir, `.config.json.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   try {
-    const handle = await open(temp, "wx", 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify(data, null, "\t")}\n`, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, target);
+    await writeFileAtomic(target, `${JSON.stringify(data, null, "\t")}\n`, { mode: 0o600 });
   } catch (err) {
-    await unlink(temp).catch(() => {});
     throw new IoError(`cannot write docker config ${target}: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    const dirHandle = await open(dir, "r");
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
-  } catch {
-    // Directory fsync is best effort (not supported everywhere); the rename itself has happened.
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Small filesystem helpers for the layout: every file appears under its final
+ * Filesystem helpers for everything that writes files (OCI layouts, the
+ * Docker config, kit files): every file appears under its final
  * name only when complete and on disk (temp + fsync + rename, or link for
  * create-if-absent), and filesystem failures become IoError/NotFoundError that
  * name the path.
@@ -7,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
 import { link, open, rename, rm } from "node:fs/promises";
-import { IoError, NotFoundError, OciError } from "../errors.js";
+import { IoError, NotFoundError, OciError } from "./errors.js";
 
 /** A name beside `path` that no other writer (process or call) will pick. */
 export function tempPathFor(path: string): string {
@@ -15,9 +16,9 @@ export function tempPathFor(path: string): string {
 }
 
 /** Write bytes to a fresh temp file and (when durable) fsync it; returns the temp path. */
-async function writeSyncedTemp(path: string, data: string | Uint8Array, durable = true): Promise<string> {
+async function writeSyncedTemp(path: string, data: string | Uint8Array, durable = true, mode = 0o644): Promise<string> {
   const temp = tempPathFor(path);
-  const fh = await open(temp, "wx", 0o644);
+  const fh = await open(temp, "wx", mode);
   try {
     await fh.writeFile(data);
     if (durable) await fh.sync();
@@ -31,8 +32,8 @@ async function writeSyncedTemp(path: string, data: string | Uint8Array, durable 
 }
 
 /** Replace `path` atomically with `data` (temp + fsync + rename + directory fsync). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const temp = await writeSyncedTemp(path, data);
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: { mode?: number } = {}): Promise<void> {
+  const temp = await writeSyncedTemp(path, data, true, opts.mode);
   try {
     await rename(temp, path);
   } catch (err) {
@@ -48,8 +49,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
  * one another, and no reader ever sees a partial file. Returns false if it existed.
  * `durable: false` skips the fsync for files that need not survive a crash (locks).
  */
-export async function createFileExclusive(path: string, data: string | Uint8Array, durable = true): Promise<boolean> {
-  const temp = await writeSyncedTemp(path, data, durable);
+export async function createFileExclusive(path: string, data: string | Uint8Array, durable = true, mode?: number): Promise<boolean> {
+  const temp = await writeSyncedTemp(path, data, durable, mode);
   try {
     await link(temp, path);
     return true;
