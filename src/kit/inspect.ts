@@ -7,10 +7,10 @@ import { formatReference, parseTargetReference } from "../oras/reference.js";
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
 import { fetchManifestOf, openTarget } from "../oras/targets.js";
 import { fetchAll } from "../oras/verify.js";
-import { Annotation, KIT_ARTIFACT_TYPE, KitConfigSchema, MAX_KIT_CONFIG_BYTES, type KitConfig } from "./artifact.js";
+import { Annotation, KIT_ARTIFACT_TYPE, MAX_KIT_CONFIG_BYTES, type KitConfig } from "./artifact.js";
 import { isShortKitReference, KitStore } from "./store.js";
-import { checkKitManifestJson } from "./verify-artifact.js";
-import { InvalidContentError, NotFoundError } from "../oras/errors.js";
+import { checkKitManifestJson, parseKitConfig } from "./verify-artifact.js";
+import { NotFoundError } from "../oras/errors.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 
 export interface KitInspection {
@@ -48,14 +48,7 @@ export async function inspectKit(reference: string, opts: { remote?: RemoteOptio
 
 function describe(reference: string, descriptor: Descriptor, manifestBytes: Buffer, configBytes: Buffer): KitInspection {
   const view = checkKitManifestJson(manifestBytes, reference);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(configBytes.toString("utf8"));
-  } catch {
-    throw new InvalidContentError(`${reference}: the kit config is not valid JSON`);
-  }
-  const kit = KitConfigSchema.safeParse(parsed);
-  if (!kit.success) throw new InvalidContentError(`${reference}: the kit config is not a valid kit: ${kit.error.issues[0]!.message}`);
+  const kit = parseKitConfig(configBytes, reference);
   return {
     reference,
     digest: descriptor.digest,
@@ -64,9 +57,9 @@ function describe(reference: string, descriptor: Descriptor, manifestBytes: Buff
     size: manifestBytes.length,
     annotations: view.annotations,
     config: view.config,
-    kit: kit.data,
+    kit: kit,
     layers: [view.kitYaml, view.readme],
-    image: kit.data.unpinned ? undefined : (view.annotations[Annotation.KitImage] ?? kit.data.image),
+    image: kit.unpinned ? undefined : (view.annotations[Annotation.KitImage] ?? kit.image),
     manifest: JSON.parse(manifestBytes.toString("utf8")),
   };
 }

@@ -105,7 +105,8 @@ export interface CheckKitOptions {
 }
 
 /** Validate the config against the v1 schema and check it agrees with the kit.yaml layer. */
-export function checkKitConfig(configBytes: Uint8Array, kitYamlBytes: Uint8Array, where: string, opts: CheckKitOptions = {}): KitConfig {
+/** Parse the config and validate it against the v1 schema (plus `unpinned`). */
+export function parseKitConfig(configBytes: Uint8Array, where: string): KitConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(Buffer.from(configBytes).toString("utf8"));
@@ -117,7 +118,11 @@ export function checkKitConfig(configBytes: Uint8Array, kitYamlBytes: Uint8Array
     const first = parsed.error.issues[0]!;
     throw new InvalidContentError(`${where}: the kit config is not a valid kit: ${first.path.join(".") || "(root)"}: ${first.message}`);
   }
-  const config = parsed.data;
+  return parsed.data;
+}
+
+export function checkKitConfig(configBytes: Uint8Array, kitYamlBytes: Uint8Array, where: string, opts: CheckKitOptions = {}): KitConfig {
+  const config = parseKitConfig(configBytes, where);
   const yaml = checkKitManifest(kitYamlBytes);
   if (!yaml.value) {
     throw new InvalidContentError(`${where}: its kit.yaml is not a valid kit: ${formatIssue("kit.yaml", yaml.issues[0]!)}`);
