@@ -60,7 +60,7 @@ function blob(mediaType: string, bytes: Uint8Array, annotations?: Record<string,
   return { descriptor, bytes: buffer };
 }
 
-export function kitConfigFor(manifest: KitManifest, pinnedImage: string | undefined): KitConfig {
+function kitConfigFor(manifest: KitManifest, pinnedImage: string | undefined): KitConfig {
   return pinnedImage === undefined ? { ...manifest, unpinned: true } : { ...manifest, image: pinnedImage };
 }
 

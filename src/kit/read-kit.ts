@@ -22,7 +22,7 @@ export interface KitContent {
   kit: KitConfig;
 }
 
-export interface ReadKitOptions {
+interface ReadKitOptions {
   allowUnpinned?: boolean;
   /** How a missing blob is reported (the local store says it is incomplete). */
   missing?: (what: string, blob: Descriptor) => Error | Promise<Error>;

@@ -9,7 +9,7 @@ import { formatReference, parseReference, parseTargetReference, repositoryName, 
 import { parseKitReference, type KitReference } from "./reference.js";
 
 /** The entry fields a reference is matched against. */
-export interface MatchableEntry {
+interface MatchableEntry {
   reference: string;
   digest: string;
   name: string;

@@ -69,7 +69,7 @@ export interface StoredKit {
   content: KitContent;
 }
 
-export interface StoreBlobs {
+interface StoreBlobs {
   manifest: DescribedBytes;
   config: DescribedBytes;
   layers: readonly DescribedBytes[];
