@@ -32,11 +32,20 @@ export { canonicalJson } from "./kit/canonical-json.js";
 export { OciError, type ErrorCode } from "./oras/errors.js";
 
 export { validateKit, type ValidationReport } from "./kit/validate.js";
-export { packKit, type PackOptions } from "./kit/pack.js";
-export { pushKit, type PushOptions, type PushResult } from "./kit/push.js";
+export { buildKit, type BuildKitOptions } from "./kit/pack.js";
+export { pushKit, packKit, type PackOptions, type PushOptions, type PushResult } from "./kit/push.js";
 export { pullKit, resolveKit, fetchKit, type PullOptions, type PullResult, type ResolvedKit } from "./kit/pull.js";
 export { inspectKit, type KitInspection } from "./kit/inspect.js";
 export { pinImage } from "./kit/pin.js";
-export { KitStore, defaultStorePath, isShortKitReference, parseShortKitReference, KIT_STORE_ENV, type StoreEntry, type StoredKit } from "./kit/store.js";
+export {
+  parseKitReference,
+  formatKitReference,
+  isShortKitReference,
+  parseShortKitReference,
+  type KitReference,
+  type StoreReference,
+  type ShortKitReference,
+} from "./kit/reference.js";
+export { KitStore, defaultStorePath, KIT_STORE_ENV, type StoreEntry, type StoredKit } from "./kit/store.js";
 export type { RemoteOptions } from "./oras/remote/registry-client.js";
 export { dockerCredentials } from "./oras/remote/auth/docker-config.js";

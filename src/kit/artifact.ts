@@ -4,7 +4,7 @@
  * the author's kit.yaml and README.md, byte for byte.
  */
 import * as z from "zod/mini";
-import type { Descriptor } from "../oras/descriptor.js";
+import type { DescribedBytes, Descriptor } from "../oras/descriptor.js";
 import { MediaType } from "../oras/descriptor.js";
 import { digestOf } from "../oras/digest.js";
 import { canonicalJson } from "./canonical-json.js";
@@ -33,15 +33,10 @@ export const KitConfigSchema = z.extend(KitManifestSchema, {
 });
 export type KitConfig = z.output<typeof KitConfigSchema>;
 
-export interface Blob {
-  descriptor: Descriptor;
-  bytes: Buffer;
-}
-
 export interface KitArtifact {
-  manifest: Blob;
-  config: Blob;
-  layers: [Blob, Blob];
+  manifest: DescribedBytes;
+  config: DescribedBytes;
+  layers: [DescribedBytes, DescribedBytes];
   kit: KitConfig;
 }
 
@@ -58,14 +53,14 @@ export interface ArtifactInput {
   created?: string;
 }
 
-function blob(mediaType: string, bytes: Uint8Array, annotations?: Record<string, string>): Blob {
+function blob(mediaType: string, bytes: Uint8Array, annotations?: Record<string, string>): DescribedBytes {
   const buffer = Buffer.from(bytes);
   const descriptor: Descriptor = { mediaType, digest: digestOf(buffer), size: buffer.length };
   if (annotations) descriptor.annotations = annotations;
   return { descriptor, bytes: buffer };
 }
 
-export function kitConfigFor(manifest: KitManifest, pinnedImage: string | undefined): KitConfig {
+function kitConfigFor(manifest: KitManifest, pinnedImage: string | undefined): KitConfig {
   return pinnedImage === undefined ? { ...manifest, unpinned: true } : { ...manifest, image: pinnedImage };
 }
 
@@ -73,7 +68,7 @@ export function kitConfigFor(manifest: KitManifest, pinnedImage: string | undefi
 export function buildKitArtifact(input: ArtifactInput): KitArtifact {
   const kit = kitConfigFor(input.manifest, input.pinnedImage);
   const config = blob(KIT_CONFIG_MEDIA_TYPE, Buffer.from(canonicalJson(kit), "utf8"));
-  const layers: [Blob, Blob] = [
+  const layers: [DescribedBytes, DescribedBytes] = [
     blob(KIT_YAML_MEDIA_TYPE, input.kitYaml, { [Annotation.Title]: KIT_YAML_TITLE }),
     blob(README_MEDIA_TYPE, input.readme, { [Annotation.Title]: README_TITLE }),
   ];

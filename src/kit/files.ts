@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import { ExistsError, IoError } from "../oras/errors.js";
 import { createFileExclusive, writeFileAtomic } from "../oras/fs.js";
 
-export interface WriteOptions {
+interface WriteOptions {
   /** Replace existing files (atomically). Default: refuse with ExistsError. */
   overwrite?: boolean;
   /** The second line of the error when a file exists. */
@@ -29,7 +29,7 @@ export async function writeFilesAtomic(files: readonly (readonly [string, Uint8A
   }
 }
 
-export async function pathExists(file: string): Promise<boolean> {
+async function pathExists(file: string): Promise<boolean> {
   try {
     await stat(file);
     return true;

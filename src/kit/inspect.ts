@@ -3,14 +3,15 @@
  * and the pinned image, from a registry, a layout or the local store.
  */
 import type { Descriptor } from "../oras/descriptor.js";
-import { formatReference, parseTargetReference } from "../oras/reference.js";
+import { formatReference } from "../oras/reference.js";
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
 import { fetchManifestOf, openTarget } from "../oras/targets.js";
 import { fetchAll } from "../oras/verify.js";
 import { Annotation, KIT_ARTIFACT_TYPE, MAX_KIT_CONFIG_BYTES, type KitConfig } from "./artifact.js";
-import { isShortKitReference, KitStore } from "./store.js";
+import { toKitReference, type KitReference } from "./reference.js";
+import { KitStore } from "./store.js";
+import { recordedRepository } from "./store-reference.js";
 import { checkKitManifestJson, parseKitConfig } from "./verify-artifact.js";
-import { NotFoundError } from "../oras/errors.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 
 export interface KitInspection {
@@ -29,16 +30,14 @@ export interface KitInspection {
   manifest: unknown;
 }
 
-export async function inspectKit(reference: string, opts: { remote?: RemoteOptions; store?: string | KitStore } = {}): Promise<KitInspection> {
-  if (isShortKitReference(reference)) {
+export async function inspectKit(reference: string | KitReference, opts: { remote?: RemoteOptions; store?: string | KitStore } = {}): Promise<KitInspection> {
+  const ref = toKitReference(reference);
+  if (ref.kind === "store") {
     const store = opts.store instanceof KitStore ? opts.store : await KitStore.open(opts.store, { create: false });
-    const entries = await store.find(reference);
-    const entry = entries[0];
-    if (entry === undefined) throw new NotFoundError(`kit ${reference} is not in the local store`, { hint: "kit ls lists what is there" });
+    const entry = await store.findOne(ref);
     const stored = await store.read(entry.digest, { allowUnpinned: true });
-    return describe(formatReference({ ...parseTargetReference(entry.reference), tag: undefined, digest: stored.descriptor.digest }), stored.descriptor, stored.manifest, stored.config);
+    return describe(`${recordedRepository(entry)}@${stored.descriptor.digest}`, stored.descriptor, stored.manifest, stored.config);
   }
-  const ref = parseTargetReference(reference);
   const opened = await openTarget(ref, { remote: withDefaultCredentials(opts.remote) });
   const { descriptor, bytes } = await fetchManifestOf(opened);
   const view = checkKitManifestJson(bytes, formatReference(ref));

@@ -1,6 +1,7 @@
 /**
- * Packing: a kit directory (validated) becomes an artifact in memory, with
- * its base image pinned. Nothing is written here.
+ * Building: a kit directory (validated) becomes an artifact in memory, with
+ * its base image pinned. Nothing is written here; packKit and pushKit
+ * (push.ts) write it into a layout or a registry.
  */
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
@@ -11,7 +12,7 @@ import { loadKit } from "./load.js";
 import { pinImage } from "./pin.js";
 import { createdTimestamp, gitInfo } from "./provenance.js";
 
-export interface PackOptions {
+export interface BuildKitOptions {
   /** Resolve the image to a digest (default true). false records the kit as unpinned. */
   pin?: boolean;
   /** An RFC 3339 time or "now" for org.opencontainers.image.created; default: SOURCE_DATE_EPOCH or none. */
@@ -20,8 +21,8 @@ export interface PackOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Validate and pin a kit directory and build its artifact. */
-export async function packKit(dir: string, opts: PackOptions = {}): Promise<KitArtifact> {
+/** Validate and pin a kit directory and build its artifact in memory. */
+export async function buildKit(dir: string, opts: BuildKitOptions = {}): Promise<KitArtifact> {
   const created = createdTimestamp(opts.created, opts.env ?? process.env);
   const kit = await loadKit(dir);
   const kitDir = path.dirname(kit.file);

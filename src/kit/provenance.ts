@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { UsageError } from "../oras/errors.js";
 
-export interface GitInfo {
+interface GitInfo {
   source?: string;
   revision?: string;
 }

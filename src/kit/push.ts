@@ -1,22 +1,25 @@
 /**
- * Publishing a kit: pack (validate + pin), copy the artifact into a registry
- * repository or an OCI layout, tag it, and record it in the local store.
+ * Publishing a kit: build it (validate + pin), copy the artifact into a
+ * registry repository or an OCI layout (pushKit), or into a layout only
+ * (packKit, what `kit pack` does), tag it, and record a registry push in the
+ * local store.
  */
-import { copyGraph } from "../oras/copy/index.js";
+import { copy } from "../oras/copy/index.js";
 import { UsageError } from "../oras/errors.js";
 import { MemoryStore } from "../oras/memory.js";
-import { formatReference, isValidTag, parseTargetReference } from "../oras/reference.js";
-import type { RemoteOptions } from "../oras/remote/registry-client.js";
+import { formatReference, isValidTag, parseLayoutReference, parseTargetReference, type LayoutReference, type TargetReference } from "../oras/reference.js";
 import { openTarget } from "../oras/targets.js";
 import type { KitArtifact } from "./artifact.js";
-import { packKit, type PackOptions } from "./pack.js";
+import { buildKit, type BuildKitOptions } from "./pack.js";
 import { KitStore } from "./store.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 
-export interface PushOptions extends PackOptions {
+export interface PackOptions extends BuildKitOptions {
   /** Extra tags besides the reference's own. */
   tags?: string[];
-  remote?: RemoteOptions;
+}
+
+export interface PushOptions extends PackOptions {
   /** The local store to record the kit in; a path, an open store, or false to skip. Default: $KIT_STORE. */
   store?: string | KitStore | false;
 }
@@ -34,30 +37,40 @@ export interface PushResult {
  * Push the kit in `dir` to `ref` (registry reference or oci:PATH[:TAG]).
  * Without a tag in `ref`, the kit's version is the tag, as Helm does.
  */
-export async function pushKit(ref: string, dir: string, opts: PushOptions = {}): Promise<PushResult> {
-  const target = parseTargetReference(ref);
+export async function pushKit(ref: string | TargetReference, dir: string, opts: PushOptions = {}): Promise<PushResult> {
+  const target = typeof ref === "string" ? parseTargetReference(ref) : ref;
   if (target.digest !== undefined) {
-    throw new UsageError(`cannot push to a digest reference "${ref}": name a tag, or no tag to use the kit's version`);
+    throw new UsageError(`cannot push to a digest reference "${typeof ref === "string" ? ref : formatReference(ref)}": name a tag, or no tag to use the kit's version`);
   }
   for (const tag of opts.tags ?? []) {
     if (!isValidTag(tag)) throw new UsageError(`invalid --tag "${tag}": a tag is 1-128 letters, digits, "_", "." and "-"`);
   }
-  const artifact = await packKit(dir, opts);
+  const artifact = await buildKit(dir, opts);
   const tags = unique([target.tag ?? versionTag(artifact.kit.version), ...(opts.tags ?? [])]);
 
   const opened = await openTarget(target, { create: true, remote: withDefaultCredentials(opts.remote) });
-  const source = await memoryStoreOf(artifact);
-  const digest = artifact.manifest.descriptor.digest;
+  const root = artifact.manifest.descriptor;
+  // copy()'s rules with the root named by digest; the source was just built in memory, so nothing to re-hash.
   // The copy engine skips every blob the destination already has, so an unchanged kit costs only the tag.
-  await copyGraph(source, opened.target, artifact.manifest.descriptor, { tag: tags[0]!, verifySource: false });
-  for (const extra of tags.slice(1)) await opened.target.tag(artifact.manifest.descriptor, extra);
+  await copy(await memoryStoreOf(artifact), root.digest, opened.target, { tag: tags[0]! }, { verifySource: false });
+  for (const extra of tags.slice(1)) await opened.target.tag(root, extra);
 
   const base = { ...target, tag: undefined, digest: undefined };
   if (opts.store !== false && target.kind === "registry") {
     const store = opts.store instanceof KitStore ? opts.store : await KitStore.open(opts.store);
-    await store.add(artifact, artifact.kit, tags.map((tag) => formatReference({ ...base, tag })));
+    await store.add(artifact, artifact.kit, tags.map((tag) => ({ ...target, tag })));
   }
-  return { reference: formatReference({ ...base, digest }), digest, image: artifact.kit.image, tags };
+  return { reference: formatReference({ ...base, digest: root.digest }), digest: root.digest, image: artifact.kit.image, tags };
+}
+
+/**
+ * Write the kit in `dir` into the OCI layout `output` (oci:PATH[:TAG]; TAG
+ * defaults to the kit's version), as `kit pack` does. Needs no registry
+ * unless the image must be pinned from a tag; records nothing in the store.
+ */
+export function packKit(dir: string, output: string | LayoutReference, opts: PackOptions = {}): Promise<PushResult> {
+  const layout = typeof output === "string" ? parseLayoutReference(output) : output;
+  return pushKit(layout, dir, { ...opts, store: false });
 }
 
 /** SemVer build metadata (`+build`) is not allowed in a tag; OCI tools write it as `_`, as Helm does. */

@@ -3,7 +3,7 @@
  * the local store) once its manifest is in hand: every blob bounded and
  * verified, every artifact rule checked. pull and the local store share it.
  */
-import type { Descriptor } from "../oras/descriptor.js";
+import type { DescribedBytes, Descriptor } from "../oras/descriptor.js";
 import { NotFoundError } from "../oras/errors.js";
 import type { ReadOnlyStorage } from "../oras/target.js";
 import { fetchAll } from "../oras/verify.js";
@@ -12,22 +12,17 @@ import { KIT_ARTIFACT_TYPE, KIT_YAML_TITLE, MAX_KIT_CONFIG_BYTES, MAX_README_BYT
 import { MAX_KIT_FILE_BYTES } from "./load.js";
 import { checkKitConfig, checkKitManifestJson } from "./verify-artifact.js";
 
-export interface KitBlob {
-  descriptor: Descriptor;
-  bytes: Buffer;
-}
-
 /** A kit read and checked: everything pull stores and returns. */
 export interface KitContent {
   descriptor: Descriptor;
   manifest: Buffer;
-  config: KitBlob;
+  config: DescribedBytes;
   /** kit.yaml, then README.md. */
-  layers: [KitBlob, KitBlob];
+  layers: [DescribedBytes, DescribedBytes];
   kit: KitConfig;
 }
 
-export interface ReadKitOptions {
+interface ReadKitOptions {
   allowUnpinned?: boolean;
   /** How a missing blob is reported (the local store says it is incomplete). */
   missing?: (what: string, blob: Descriptor) => Error | Promise<Error>;
@@ -41,7 +36,7 @@ export async function readKitContent(
   opts: ReadKitOptions = {},
 ): Promise<KitContent> {
   const view = checkKitManifestJson(manifest, where);
-  const get = async (blob: Descriptor, limit: number, what: string): Promise<KitBlob> => {
+  const get = async (blob: Descriptor, limit: number, what: string): Promise<DescribedBytes> => {
     try {
       return { descriptor: blob, bytes: await fetchAll(storage, blob, { limit, what: `${what} ${blob.digest} of ${where}` }) };
     } catch (err) {

@@ -16,22 +16,23 @@
  */
 import { homedir } from "node:os";
 import path from "node:path";
-import { MediaType, MAX_MANIFEST_BYTES, type Descriptor } from "../oras/descriptor.js";
+import { MediaType, MAX_MANIFEST_BYTES, type DescribedBytes, type Descriptor } from "../oras/descriptor.js";
 import { parseDigest } from "../oras/digest.js";
 import { InvalidContentError, NotFoundError, UsageError } from "../oras/errors.js";
 import { validateRefName } from "../oras/layout/index-file.js";
 import { FileLock, type LockOptions } from "../oras/layout/lock.js";
 import { manifestLinks } from "../oras/layout/manifest-links.js";
 import { OciLayout } from "../oras/layout/store.js";
-import { parseReference, repositoryName } from "../oras/reference.js";
+import { parseReference, repositoryName, type RegistryReference } from "../oras/reference.js";
 import { fetchAll } from "../oras/verify.js";
 import type { KitConfig } from "./artifact.js";
 import { Annotation, KIT_ARTIFACT_TYPE } from "./format.js";
 import type { KitContent } from "./read-kit.js";
 import { collectGarbage, type GcResult } from "./store-gc.js";
+import { formatKitReference, toKitReference, type KitReference } from "./reference.js";
 import { recordedReference, referenceMatcher } from "./store-reference.js";
 
-export { isShortKitReference, parseShortKitReference, type ShortKitReference } from "./store-reference.js";
+export { isShortKitReference, parseShortKitReference, type ShortKitReference } from "./reference.js";
 export type { GcResult } from "./store-gc.js";
 
 export const KIT_STORE_ENV = "KIT_STORE";
@@ -68,15 +69,10 @@ export interface StoredKit {
   content: KitContent;
 }
 
-export interface StoreBlob {
-  descriptor: Descriptor;
-  bytes: Uint8Array;
-}
-
-export interface StoreBlobs {
-  manifest: StoreBlob;
-  config: StoreBlob;
-  layers: readonly StoreBlob[];
+interface StoreBlobs {
+  manifest: DescribedBytes;
+  config: DescribedBytes;
+  layers: readonly DescribedBytes[];
 }
 
 export class KitStore {
@@ -118,7 +114,7 @@ export class KitStore {
    * the blob renames are durable, so a crash never leaves an entry naming a
    * missing blob. Idempotent.
    */
-  async add(blobs: StoreBlobs, kit: KitConfig, references: readonly string[]): Promise<void> {
+  async add(blobs: StoreBlobs, kit: KitConfig, references: readonly (string | RegistryReference)[]): Promise<void> {
     const manifestDesc = blobs.manifest.descriptor;
     if (references.length === 0) throw new UsageError(`cannot record kit ${manifestDesc.digest} in ${this.where}: no reference given`);
     const names = [...new Set(references.map((r) => recordedReference(r, manifestDesc.digest)))];
@@ -210,9 +206,36 @@ export class KitStore {
    * digest, every entry of the repository) or a short one, NAME[:TAG][@DIGEST],
    * matched against the kit name, the tag of the entry's reference and its digest.
    */
-  async find(reference: string): Promise<StoreEntry[]> {
+  async find(reference: string | KitReference): Promise<StoreEntry[]> {
     const matches = referenceMatcher(reference);
     return (await this.list()).filter(matches);
+  }
+
+  /**
+   * The one kit `reference` names (as find() matches it), for reading it:
+   * pull and inspect of a short reference. NotFoundError naming the
+   * references known for the kit's name when nothing matches; UsageError
+   * when the matches are different kits (digests).
+   */
+  async findOne(reference: string | KitReference): Promise<StoreEntry> {
+    const ref = toKitReference(reference);
+    const text = formatKitReference(ref);
+    const entries = await this.find(ref);
+    const digests = new Set(entries.map((e) => e.digest));
+    if (digests.size > 1) {
+      const listed = entries.map((e) => `${e.reference} (${e.digest})`).join(", ");
+      throw new UsageError(`kit ${text} is ambiguous in the local store: ${listed}`, { hint: "name it by digest: NAME@sha256:…" });
+    }
+    const entry = entries[0];
+    if (entry !== undefined) return entry;
+    const name = ref.kind === "store" ? ref.name : text;
+    const known = await this.knownReferencesFor(name);
+    throw new NotFoundError(
+      known.length > 0
+        ? `kit ${text} is not in the local store; known references for "${name}": ${known.join(", ")}`
+        : `kit ${text} is not in the local store, and no registry reference is known for "${name}"`,
+      { hint: `pull it by its registry reference first, e.g. kit pull REGISTRY/REPO@sha256:…` },
+    );
   }
 
   /** The registry references recorded for a kit name (for "not found" messages). */
@@ -221,10 +244,11 @@ export class KitStore {
   }
 
   /** Drop the entries `reference` matches (as find()); blobs stay until gc(). */
-  async remove(reference: string): Promise<StoreEntry[]> {
+  async remove(reference: string | KitReference): Promise<StoreEntry[]> {
     const matched = await this.find(reference);
     if (matched.length === 0) {
-      throw new NotFoundError(`no kit matching "${reference}" in ${this.where}`, { hint: 'run "kit ls" to see what it holds' });
+      const text = typeof reference === "string" ? reference : formatKitReference(reference);
+      throw new NotFoundError(`no kit matching "${text}" in ${this.where}`, { hint: 'run "kit ls" to see what it holds' });
     }
     await this.layout.batch(async () => {
       for (const entry of matched) {
@@ -286,7 +310,7 @@ function entryDescriptor(manifest: Descriptor, kit: KitConfig): Descriptor {
  * The manifest must reference exactly the blobs given: an entry naming a blob
  * that add() did not write would be a hole in the store.
  */
-function checkBlobsGiven(manifest: Uint8Array, parts: readonly StoreBlob[], what: string): void {
+function checkBlobsGiven(manifest: Uint8Array, parts: readonly DescribedBytes[], what: string): void {
   let doc: unknown;
   try {
     doc = JSON.parse(Buffer.from(manifest).toString("utf8"));

@@ -11,6 +11,12 @@ export interface Descriptor {
   artifactType?: string;
 }
 
+/** Content held in memory with the descriptor it was verified against (or will be pushed under). */
+export interface DescribedBytes {
+  descriptor: Descriptor;
+  bytes: Buffer;
+}
+
 export interface Platform {
   architecture: string;
   os: string;

@@ -13,4 +13,14 @@ export { MemoryStore } from "./memory.js";
 export { OciLayout, LAYOUT_VERSION, type OpenLayoutOptions, type LayoutReferenceEntry } from "./layout/store.js";
 export * from "./remote/index.js";
 export * from "./copy/index.js";
-export { openTarget, resolveTarget, fetchManifestOf, type OpenedTarget, type OpenTargetOptions } from "./targets.js";
+export { resolveSelector } from "./resolve.js";
+export {
+  openTarget,
+  resolveTarget,
+  fetchManifestOf,
+  copyReference,
+  type OpenedTarget,
+  type OpenTargetOptions,
+  type CopyReferenceOptions,
+  type CopyReferenceResult,
+} from "./targets.js";

@@ -36,6 +36,15 @@ export interface LayoutReference {
 
 export type TargetReference = RegistryReference | LayoutReference;
 
+/**
+ * What names one manifest within a target: a tag, a digest, or both (the
+ * digest wins; the tag must still point at it). Every TargetReference is one.
+ */
+export interface ManifestSelector {
+  tag?: string;
+  digest?: string;
+}
+
 /** True for a tag that the distribution grammar accepts. */
 export function isValidTag(tag: string): boolean {
   return TAG.test(tag);

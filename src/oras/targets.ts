@@ -1,14 +1,18 @@
 /**
- * Opening a parsed reference as a Target, and resolving what it names. A
- * registry repository and an OCI layout come out interchangeable, so callers
- * (copy, resolve, the kit layer) never branch on the kind.
+ * Opening a parsed reference as a Target, resolving what it names, and
+ * copying between two references. A registry repository and an OCI layout
+ * come out interchangeable, so callers (copy, resolve, the kit layer) never
+ * branch on the kind.
  */
-import { MAX_MANIFEST_BYTES, type Descriptor } from "./descriptor.js";
-import { DigestMismatchError, InvalidReferenceError } from "./errors.js";
+import { copy, type CopyResult, type CopyOptions } from "./copy/index.js";
+import { MAX_MANIFEST_BYTES, type DescribedBytes, type Descriptor } from "./descriptor.js";
+import { NotFoundError } from "./errors.js";
 import { OciLayout } from "./layout/store.js";
-import { formatReference, type LayoutReference, type RegistryReference, type TargetReference } from "./reference.js";
+import { MemoryStore } from "./memory.js";
+import { formatReference, parseTargetReference, type LayoutReference, type RegistryReference, type TargetReference } from "./reference.js";
 import { RemoteRepository } from "./remote/repository.js";
 import type { RemoteOptions } from "./remote/registry-client.js";
+import { resolveSelector } from "./resolve.js";
 import { fetchAll } from "./verify.js";
 
 export type OpenedTarget = { kind: "registry"; ref: RegistryReference; target: RemoteRepository } | { kind: "layout"; ref: LayoutReference; target: OciLayout };
@@ -26,36 +30,17 @@ export async function openTarget(ref: TargetReference, opts: OpenTargetOptions =
 
 /**
  * The manifest a reference names. With both a tag and a digest the digest
- * wins, but a tag that now resolves to a different digest is an error: the
- * user named the same thing twice and the registry no longer agrees.
+ * wins, but a tag that now resolves to a different digest is an error.
  */
-export async function resolveTarget(opened: OpenedTarget, opts: { signal?: AbortSignal } = {}): Promise<Descriptor> {
-  const { ref, target } = opened;
-  const name = formatReference(ref);
-  if (ref.digest !== undefined) {
-    const byDigest = await target.resolve(ref.digest, opts);
-    if (ref.tag !== undefined) {
-      const byTag = await target.resolve(ref.tag, opts);
-      if (byTag.digest !== ref.digest) {
-        // The reference was fine when written; the registry moved the tag since. That is an integrity question.
-        throw new DigestMismatchError(ref.digest, byTag.digest, `tag "${ref.tag}" of ${formatReference({ ...ref, tag: undefined, digest: undefined })} (the tag moved)`, {
-          hint: "drop the tag to use the digest, or drop the digest to follow the tag",
-        });
-      }
-    }
-    return byDigest;
-  }
-  if (ref.tag === undefined) {
-    throw new InvalidReferenceError(`${name} names no tag or digest`, { hint: `use ${name}:TAG or ${name}@sha256:…` });
-  }
-  return target.resolve(ref.tag, opts);
+export function resolveTarget(opened: OpenedTarget, opts: { signal?: AbortSignal } = {}): Promise<Descriptor> {
+  return resolveSelector(opened.target, opened.ref, formatReference({ ...opened.ref, tag: undefined, digest: undefined }), opts);
 }
 
 /**
  * The manifest a reference names, bytes verified. On a registry a tag costs
  * one GET (checked against Docker-Content-Digest) instead of HEAD + GET.
  */
-export async function fetchManifestOf(opened: OpenedTarget, opts: { signal?: AbortSignal } = {}): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
+export async function fetchManifestOf(opened: OpenedTarget, opts: { signal?: AbortSignal } = {}): Promise<DescribedBytes> {
   if (opened.kind === "registry" && (opened.ref.tag === undefined || opened.ref.digest === undefined)) {
     const named = opened.ref.digest ?? opened.ref.tag;
     if (named !== undefined) return opened.target.fetchManifest(named, opts);
@@ -63,4 +48,54 @@ export async function fetchManifestOf(opened: OpenedTarget, opts: { signal?: Abo
   const descriptor = await resolveTarget(opened, opts);
   const bytes = await fetchAll(opened.target, descriptor, { limit: MAX_MANIFEST_BYTES, what: `manifest ${descriptor.digest} from ${opened.target.name}`, ...opts });
   return { descriptor, bytes };
+}
+
+export interface CopyReferenceOptions extends CopyOptions {
+  remote?: RemoteOptions;
+}
+
+export interface CopyReferenceResult extends CopyResult {
+  source: TargetReference;
+  destination: TargetReference;
+}
+
+/**
+ * copy() from what one reference names to another (registry or layout, text
+ * or parsed), with copy()'s tag and digest rules. A destination layout is
+ * created, except on a dry run: a dry run creates nothing, so a layout that
+ * does not exist yet is planned against an empty store. Within one registry
+ * blobs are mounted from the source repository; between two registries the
+ * destination's `PUT ?digest=` check replaces hashing here. Options given
+ * win over both decisions.
+ */
+export async function copyReference(
+  source: string | TargetReference,
+  destination: string | TargetReference,
+  opts: CopyReferenceOptions = {},
+): Promise<CopyReferenceResult> {
+  const srcRef = typeof source === "string" ? parseTargetReference(source) : source;
+  const dstRef = typeof destination === "string" ? parseTargetReference(destination) : destination;
+  const { remote, ...copyOpts } = opts;
+  const src = await openTarget(srcRef, { remote: remote ?? {} });
+  const dst = await openDestination(dstRef, remote ?? {}, opts.dryRun ?? false);
+  const result = await copy(src.target, srcRef, dst.target, dstRef, { ...copyStrategy(src, dst), ...copyOpts });
+  return { ...result, source: srcRef, destination: dstRef };
+}
+
+/** A copy destination: an opened target, or the empty store a dry run into a missing layout plans against. */
+type CopyEnd = OpenedTarget | { kind: "memory"; target: MemoryStore };
+
+function copyStrategy(src: OpenedTarget, dst: CopyEnd): CopyOptions {
+  if (src.kind !== "registry" || dst.kind !== "registry") return {};
+  const mountable = src.ref.registry === dst.ref.registry && src.ref.repository !== dst.ref.repository;
+  return { verifySource: false, ...(mountable ? { mountFrom: src.ref.repository, canMount: () => true } : {}) };
+}
+
+async function openDestination(ref: TargetReference, remote: RemoteOptions, dryRun: boolean): Promise<CopyEnd> {
+  try {
+    return await openTarget(ref, { remote, create: !dryRun });
+  } catch (err) {
+    if (!(dryRun && ref.kind === "layout" && err instanceof NotFoundError)) throw err;
+    return { kind: "memory", target: new MemoryStore(formatReference(ref)) };
+  }
 }

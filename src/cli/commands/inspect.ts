@@ -1,9 +1,10 @@
 import { inspectKit } from "../../kit/inspect.js";
+import { parseKitReference } from "../../kit/reference.js";
 import { printJson, printLine } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
 export async function run(ref: string, flags: RemoteFlags & { json?: boolean }): Promise<void> {
-  const info = await inspectKit(ref, { remote: remoteOptions(flags) });
+  const info = await inspectKit(parseKitReference(ref), { remote: remoteOptions(flags) });
   if (flags.json) {
     printJson(info);
     return;

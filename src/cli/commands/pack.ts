@@ -1,5 +1,6 @@
-import { pushKit } from "../../kit/push.js";
+import { packKit } from "../../kit/push.js";
 import { UsageError } from "../../oras/errors.js";
+import { parseLayoutReference } from "../../oras/reference.js";
 import { printJson, printLine } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
@@ -10,13 +11,12 @@ interface PackFlags extends RemoteFlags {
   json?: boolean;
 }
 
-/** pack is push into an OCI image layout: no registry needed (except to pin a tag-only image). */
+/** pack writes into an OCI image layout: no registry needed (except to pin a tag-only image). */
 export async function run(dir: string, flags: PackFlags): Promise<void> {
   if (!flags.output?.startsWith("oci:")) throw new UsageError("kit pack needs --output oci:PATH[:TAG]", { hint: "to publish to a registry use kit push" });
-  const result = await pushKit(flags.output, dir, {
+  const result = await packKit(dir, parseLayoutReference(flags.output), {
     pin: flags.pin !== false,
     remote: remoteOptions(flags),
-    store: false,
     ...(flags.created !== undefined ? { created: flags.created } : {}),
   });
   if (flags.json) printJson(result);

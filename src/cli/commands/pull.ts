@@ -1,4 +1,5 @@
 import { pullKit } from "../../kit/pull.js";
+import { parseKitReference } from "../../kit/reference.js";
 import { printJson, printLine } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
@@ -10,7 +11,7 @@ interface PullFlags extends RemoteFlags {
 }
 
 export async function run(ref: string, flags: PullFlags): Promise<void> {
-  const result = await pullKit(ref, {
+  const result = await pullKit(parseKitReference(ref), {
     remote: remoteOptions(flags),
     allowUnpinned: flags.allowUnpinned ?? false,
     force: flags.force ?? false,

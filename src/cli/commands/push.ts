@@ -1,4 +1,5 @@
 import { pushKit } from "../../kit/push.js";
+import { parseTargetReference } from "../../oras/reference.js";
 import { printJson, printLine } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
@@ -10,7 +11,7 @@ interface PushFlags extends RemoteFlags {
 }
 
 export async function run(ref: string, dir: string, flags: PushFlags): Promise<void> {
-  const result = await pushKit(ref, dir, {
+  const result = await pushKit(parseTargetReference(ref), dir, {
     pin: flags.pin !== false,
     tags: flags.tag ?? [],
     remote: remoteOptions(flags),

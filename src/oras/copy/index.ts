@@ -5,7 +5,8 @@
 import type { Descriptor } from "../descriptor.js";
 import { isDigest } from "../digest.js";
 import { InvalidReferenceError, UsageError } from "../errors.js";
-import { isValidTag } from "../reference.js";
+import { isValidTag, type ManifestSelector } from "../reference.js";
+import { resolveSelector } from "../resolve.js";
 import type { ReadOnlyStorage, Resolver } from "../target.js";
 import { executeCopy, type CopyDestination, type CopyStats, type ExecuteOptions } from "./execute.js";
 import { planCopy, type CopyPlan, type PlanOptions } from "./plan.js";
@@ -33,42 +34,66 @@ export interface CopyOptions extends PlanOptions, Omit<ExecuteOptions, "tag"> {
 export interface CopyResult {
   root: Descriptor;
   plan: CopyPlan;
+  /** The tag the destination got (on a dry run: would get); absent when untagged. */
+  tag?: string;
   /** Absent on a dry run. */
   stats?: CopyStats;
 }
 
+/** A copy source: it resolves references, and may have a name for messages. */
+export type CopySource = ReadOnlyStorage & Resolver & { readonly name?: string };
+
 /**
- * Copy the graph that `srcRef` (a tag or digest, as src.resolve understands
- * it) names in src into dst, then tag it. dstRef may be a tag, the root's
- * digest (no tag) or omitted: then srcRef is reused when it is a tag, as
- * oras-go does.
+ * Copy the graph that `srcRef` names in src into dst, then tag it. These are
+ * the copy rules, after oras-go's Copy:
+ * - srcRef is a tag or digest as src.resolve understands it, or a parsed
+ *   ManifestSelector (a TargetReference is one): with both a tag and a
+ *   digest, the tag must still point at the digest.
+ * - dstRef may be a tag, a digest, both, or absent. A digest must be the
+ *   root's (a copy keeps digests). Absent, or a selector with neither, means
+ *   "as the source": srcRef's tag when it has one and dst can tag; a
+ *   destination named by digest alone is not tagged.
  */
 export async function copy(
-  src: ReadOnlyStorage & Resolver,
-  srcRef: string,
+  src: CopySource,
+  srcRef: string | ManifestSelector,
   dst: CopyDestination,
-  dstRef?: string,
+  dstRef?: string | ManifestSelector,
   opts: CopyOptions = {},
 ): Promise<CopyResult> {
-  if (dstRef !== undefined && !isDigest(dstRef) && !isValidTag(dstRef)) {
-    throw new InvalidReferenceError(`invalid destination tag "${dstRef}": a tag is 1-128 letters, digits, "_", "." and "-"`);
+  const dstSelector = destinationSelector(dstRef);
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  const root = typeof srcRef === "string" ? await src.resolve(srcRef, signal) : await resolveSelector(src, srcRef, src.name ?? "the source", signal);
+  if (dstSelector.digest !== undefined && dstSelector.digest !== root.digest) {
+    throw new UsageError(`destination digest ${dstSelector.digest} differs from ${root.digest}, which ${describeSource(src, srcRef)} resolves to`, {
+      hint: "a copy keeps digests; give a tag or the source's digest as the destination reference",
+    });
   }
-  const root = await src.resolve(srcRef, opts.signal ? { signal: opts.signal } : undefined);
-  let tag: string | undefined;
-  if (dstRef === undefined) {
+  let tag = dstSelector.tag;
+  if (tag === undefined && dstSelector.digest === undefined) {
     // An implicit tag is a convenience, so a destination that cannot tag simply does not get one.
     const canTag = typeof dst.tag === "function" || typeof dst.pushReference === "function";
-    tag = canTag && isValidTag(srcRef) ? srcRef : undefined;
-  } else if (isDigest(dstRef)) {
-    if (dstRef !== root.digest) {
-      throw new UsageError(`destination digest ${dstRef} differs from ${root.digest}, which "${srcRef}" resolves to`, {
-        hint: "a copy keeps digests; give a tag or the source's digest as the destination reference",
-      });
-    }
-  } else {
-    tag = dstRef;
+    const srcTag = typeof srcRef === "string" ? srcRef : srcRef.tag;
+    tag = canTag && srcTag !== undefined && isValidTag(srcTag) ? srcTag : undefined;
   }
   return copyGraphTagged(src, dst, root, tag, opts);
+}
+
+/** A destination reference as a selector; a text one is checked here (a parsed one was checked by its parser). */
+function destinationSelector(dstRef: string | ManifestSelector | undefined): ManifestSelector {
+  if (dstRef === undefined) return {};
+  if (typeof dstRef !== "string") return dstRef;
+  if (isDigest(dstRef)) return { digest: dstRef };
+  if (!isValidTag(dstRef)) {
+    throw new InvalidReferenceError(`invalid destination tag "${dstRef}": a tag is 1-128 letters, digits, "_", "." and "-"`);
+  }
+  return { tag: dstRef };
+}
+
+function describeSource(src: CopySource, srcRef: string | ManifestSelector): string {
+  if (typeof srcRef === "string") return `"${srcRef}"`;
+  const named = (src.name ?? "the source") + (srcRef.tag !== undefined ? `:${srcRef.tag}` : "") + (srcRef.digest !== undefined ? `@${srcRef.digest}` : "");
+  return `"${named}"`;
 }
 
 /**
@@ -88,7 +113,8 @@ async function copyGraphTagged(
   opts: CopyOptions,
 ): Promise<CopyResult> {
   const plan = await planCopy(src, dst, root, opts);
-  if (opts.dryRun) return { root, plan };
-  const stats = await executeCopy(src, dst, plan, { ...opts, ...(tag !== undefined ? { tag } : {}) });
-  return { root, plan, stats };
+  const tagged = tag !== undefined ? { tag } : {};
+  if (opts.dryRun) return { root, plan, ...tagged };
+  const stats = await executeCopy(src, dst, plan, { ...opts, ...tagged });
+  return { root, plan, ...tagged, stats };
 }
