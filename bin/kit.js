@@ -12,6 +12,6 @@ setFlagsFromString("--liftoff-only");
 
 const { main } = await import("../dist/bundle/main.mjs");
 
-// Exit as soon as the command is done: idle keep-alive sockets would otherwise hold the process open.
-// stdout and stderr are synchronous for files and pipes on Linux, so nothing written is lost.
+// main() returns once stdout and stderr have drained, so exiting now loses nothing; exiting at once matters
+// because idle keep-alive sockets would otherwise hold the process open.
 process.exit(await main(process.argv));

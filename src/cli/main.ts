@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { debugEnabled, ExitCode, exitCodeFor, formatError } from "./exit.js";
+import { printError, settleOutput } from "./output.js";
 import { packageVersion } from "./version.js";
 
 /** Commands report failure by throwing; a command may also return a non-zero exit code. */
@@ -168,8 +169,24 @@ function addRemoteFlags(command: Command): Command {
     .option("--insecure", "do not verify the registry's TLS certificate");
 }
 
-/** Runs the CLI and returns the exit code; never throws. */
+/**
+ * Runs the CLI and returns the exit code once everything printed has reached
+ * its reader; never throws. Output that could not be written turns a success
+ * into a failure: a reader must never take a cut document for the whole one.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
+  const code = await runCommand(argv);
+  const failure = await settleOutput();
+  if (failure === undefined) return code;
+  // A reader that closed the pipe early chose to stop reading; anything else (a full disk) is worth a line.
+  if ((failure as NodeJS.ErrnoException).code !== "EPIPE") {
+    printError(`kit: error: cannot write to standard output: ${failure.message}`);
+    await settleOutput();
+  }
+  return code === ExitCode.OK ? ExitCode.FAILURE : code;
+}
+
+async function runCommand(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv as string[]);
@@ -182,7 +199,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
       return ExitCode.USAGE;
     }
-    process.stderr.write(formatError(err, debugEnabled(argv)));
+    printError(formatError(err, debugEnabled(argv)).trimEnd());
     return exitCodeFor(err);
   }
 }
