@@ -82,14 +82,14 @@ export function usageErrorFrom(commanderMessage: string, command: string | undef
   return new UsageError(message, { hint });
 }
 
-/** `kit: error: …` plus an optional hint line; a stack only when debugging. */
-export function formatError(err: unknown, debug: boolean): string {
+/** `kit: error: …` plus an optional hint line; a stack only when debugging. One string per output line. */
+export function formatError(err: unknown, debug: boolean): string[] {
   const lines: string[] = [];
   const message = err instanceof Error ? err.message : String(err);
   lines.push(`kit: error: ${oneLine(message)}`);
   if (err instanceof OciError && err.hint) lines.push(`kit: hint: ${oneLine(err.hint)}`);
-  if (debug && err instanceof Error && err.stack) lines.push(err.stack);
-  return lines.join("\n") + "\n";
+  if (debug && err instanceof Error && err.stack) lines.push(...err.stack.split("\n"));
+  return lines;
 }
 
 function oneLine(text: string): string {

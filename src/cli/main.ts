@@ -208,7 +208,7 @@ async function runCommand(argv: readonly string[]): Promise<number> {
 
 /** One `kit: error:` line (and at most one hint) on stderr; with --json, also the error document on stdout. */
 function reportFailure(err: unknown, argv: readonly string[]): void {
-  printError(formatError(err, debugEnabled(argv)).trimEnd());
+  for (const line of formatError(err, debugEnabled(argv))) printError(line);
   if (wantsJson(argv)) printJson(errorDocument(err));
 }
 

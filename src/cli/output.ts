@@ -20,17 +20,34 @@ function watchStdout(): void {
   process.stderr.on("error", () => {});
 }
 
+/**
+ * Registry-controlled text (tags, annotations, media types, messages that
+ * quote them) must not drive the terminal: a newline would forge an output
+ * line, ESC/OSC sequences could rewrite the screen or links. Control
+ * characters (C0, DEL, C1) and bidirectional overrides are shown escaped.
+ * JSON output needs none of this: JSON.stringify escapes C0 itself, and the
+ * reader gets the exact value.
+ */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+export function escapeControl(text: string): string {
+  return text.replace(UNSAFE, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 export function printJson(value: unknown): void {
   writeStdout(JSON.stringify(value, null, 2) + "\n");
 }
 
+/** One line of human output; control characters in it are escaped. */
 export function printLine(line: string): void {
-  writeStdout(line + "\n");
+  writeStdout(escapeControl(line) + "\n");
 }
 
+/** One line on stderr; control characters in it are escaped. */
 export function printError(line: string): void {
   watchStdout();
-  process.stderr.write(line + "\n");
+  process.stderr.write(escapeControl(line) + "\n");
 }
 
 /** Raw bytes (or text) on stdout, exactly as given. */

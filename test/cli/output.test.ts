@@ -5,40 +5,15 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { openSync, closeSync } from "node:fs";
-import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { KIT_BIN } from "../support/cli.js";
+import { layoutWithManifest } from "../support/content.js";
 
 function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
-
-/** An OCI layout holding one image manifest of about `size` bytes (a large annotation makes it big). */
-async function layoutWithLargeManifest(size: number): Promise<{ dir: string; digest: string; bytes: Buffer }> {
-  const dir = await mkdtemp(path.join(tmpdir(), "kit-output-"));
-  const config = Buffer.from("{}");
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: "application/vnd.oci.image.manifest.v1+json",
-    config: { mediaType: "application/vnd.oci.empty.v1+json", digest: sha256(config), size: config.length },
-    layers: [],
-    annotations: { "org.example.padding": "x".repeat(size) },
-  };
-  const bytes = Buffer.from(JSON.stringify(manifest));
-  const digest = sha256(bytes);
-  await mkdir(path.join(dir, "blobs/sha256"), { recursive: true });
-  await writeFile(path.join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-  await writeFile(path.join(dir, "blobs/sha256", digest.slice(7)), bytes);
-  await writeFile(path.join(dir, "blobs/sha256", sha256(config).slice(7)), config);
-  await writeFile(
-    path.join(dir, "index.json"),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: manifest.mediaType, digest, size: bytes.length }] }),
-  );
-  return { dir, digest, bytes };
-}
-
 /** Run kit with stdout on a pipe whose reader starts late, as a busy consumer does. */
 function runThroughSlowPipe(args: string[], delayMs: number): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -60,7 +35,7 @@ function runToFd(args: string[], file: string): Promise<{ code: number; stderr: 
   return new Promise<{ code: number; stderr: string }>((resolve, reject) => {
     const child = spawn(process.execPath, [KIT_BIN, ...args], { stdio: ["ignore", fd, "pipe"], env: { ...process.env, KIT_DEBUG: "" } });
     let stderr = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? -1, stderr }));
   }).finally(() => closeSync(fd));
@@ -68,7 +43,7 @@ function runToFd(args: string[], file: string): Promise<{ code: number; stderr: 
 
 describe("output through a pipe", () => {
   it("delivers every byte of a 3 MiB manifest to a reader that starts late, exit 0", async () => {
-    const { dir, digest, bytes } = await layoutWithLargeManifest(3 * 1024 * 1024);
+    const { dir, digest, bytes } = await layoutWithManifest(3 * 1024 * 1024);
     const result = await runThroughSlowPipe(["manifest", `oci:${dir}@${digest}`], 300);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
@@ -77,7 +52,7 @@ describe("output through a pipe", () => {
   });
 
   it("delivers a 2 MiB kit tags --json document whole to a reader that starts late", async () => {
-    const { dir, digest } = await layoutWithLargeManifest(1024);
+    const { dir, digest } = await layoutWithManifest(1024);
     // 20,000 tags of 100 bytes each: about 2 MiB of `kit tags --json`.
     const manifests = Array.from({ length: 20_000 }, (_, i) => ({
       mediaType: "application/vnd.oci.image.manifest.v1+json",
@@ -107,7 +82,7 @@ describe("a failed write to stdout", () => {
   });
 
   it("exits 1 for kit manifest > /dev/full and kit tags --json > /dev/full", async () => {
-    const { dir, digest } = await layoutWithLargeManifest(200 * 1024);
+    const { dir, digest } = await layoutWithManifest(200 * 1024);
     for (const args of [["manifest", `oci:${dir}@${digest}`], ["tags", `oci:${dir}`, "--json"]]) {
       const result = await runToFd(args, "/dev/full");
       expect(result.code).toBe(1);
