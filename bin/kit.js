@@ -10,6 +10,10 @@ module.enableCompileCache?.();
 // that only ever parses a few headers. Baseline-compiled wasm is plenty for that.
 setFlagsFromString("--liftoff-only");
 
+// With --debug, stack traces point into src/ rather than the minified bundle. Maps must be enabled before
+// the bundle loads, and parsing them costs start-up time, so only then.
+if (process.argv.includes("--debug") || process.env.KIT_DEBUG === "1") process.setSourceMapsEnabled(true);
+
 const { main } = await import("../dist/bundle/main.mjs");
 
 // main() returns once stdout and stderr have drained, so exiting now loses nothing; exiting at once matters

@@ -59,3 +59,13 @@ describe("failures with --json", () => {
     expectOneErrorForm(result.stderr);
   });
 });
+
+describe("--debug", () => {
+  it("prints a stack whose frames name the TypeScript sources, after the error line", async () => {
+    const result = await runKit(["validate", "/nonexistent/kit", "--debug"]);
+    expect(result.code).toBe(5);
+    const lines = result.stderr.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^kit: error: /);
+    expect(result.stderr).toMatch(/at .*resolveKitFile \(.*src\/kit\/load\.ts:\d+:\d+\)/);
+  });
+});
