@@ -10,8 +10,12 @@ module.enableCompileCache?.();
 // that only ever parses a few headers. Baseline-compiled wasm is plenty for that.
 setFlagsFromString("--liftoff-only");
 
+// With --debug, stack traces point into src/ rather than the minified bundle. Maps must be enabled before
+// the bundle loads, and parsing them costs start-up time, so only then.
+if (process.argv.includes("--debug") || process.env.KIT_DEBUG === "1") process.setSourceMapsEnabled(true);
+
 const { main } = await import("../dist/bundle/main.mjs");
 
-// Exit as soon as the command is done: idle keep-alive sockets would otherwise hold the process open.
-// stdout and stderr are synchronous for files and pipes on Linux, so nothing written is lost.
+// main() returns once stdout and stderr have drained, so exiting now loses nothing; exiting at once matters
+// because idle keep-alive sockets would otherwise hold the process open.
 process.exit(await main(process.argv));

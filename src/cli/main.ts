@@ -3,7 +3,8 @@
  * demand, so `kit --version` never pays for YAML, zod or HTTP.
  */
 import { Command, CommanderError, Option } from "commander";
-import { debugEnabled, ExitCode, exitCodeFor, formatError } from "./exit.js";
+import { debugEnabled, errorDocument, ExitCode, exitCodeFor, formatError, usageErrorFrom } from "./exit.js";
+import { printError, printJson, settleOutput } from "./output.js";
 import { packageVersion } from "./version.js";
 
 /** Commands report failure by throwing; a command may also return a non-zero exit code. */
@@ -22,8 +23,8 @@ export function buildProgram(): Command {
     .description("Package Aegis kits as OCI artifacts and move them between registries")
     .version(packageVersion(), "-V, --version", "print the version")
     .addOption(new Option("--debug", "print stack traces on errors (or set KIT_DEBUG=1)"))
-    .showHelpAfterError('(run "kit help" for usage)')
-    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, "kit: error: ")) })
+    // Usage errors are printed by main() in the one error form (and as JSON with --json), not by commander.
+    .configureOutput({ outputError: () => {} })
     // Set before subcommands are added so they inherit it: usage errors must exit 2, not commander's 1.
     .exitOverride();
 
@@ -168,21 +169,61 @@ function addRemoteFlags(command: Command): Command {
     .option("--insecure", "do not verify the registry's TLS certificate");
 }
 
-/** Runs the CLI and returns the exit code; never throws. */
+/**
+ * Runs the CLI and returns the exit code once everything printed has reached
+ * its reader; never throws. Output that could not be written turns a success
+ * into a failure: a reader must never take a cut document for the whole one.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
+  const code = await runCommand(argv);
+  const failure = await settleOutput();
+  if (failure === undefined) return code;
+  // A reader that closed the pipe early chose to stop reading; anything else (a full disk) is worth a line.
+  if ((failure as NodeJS.ErrnoException).code !== "EPIPE") {
+    printError(`kit: error: cannot write to standard output: ${failure.message}`);
+    await settleOutput();
+  }
+  return code === ExitCode.OK ? ExitCode.FAILURE : code;
+}
+
+async function runCommand(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv as string[]);
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.OK;
-  } catch (err) {
+  } catch (caught) {
+    let err = caught;
     if (err instanceof CommanderError) {
-      // Help and version "errors" are successful exits; commander already printed the rest.
+      // Help and version "errors" are successful exits.
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") {
         return ExitCode.OK;
       }
-      return ExitCode.USAGE;
+      const name = subcommandOf(program, argv);
+      err = usageErrorFrom(err.message, name);
     }
-    process.stderr.write(formatError(err, debugEnabled(argv)));
+    reportFailure(err, argv);
     return exitCodeFor(err);
   }
+}
+
+/** One `kit: error:` line (and at most one hint) on stderr; with --json, also the error document on stdout. */
+function reportFailure(err: unknown, argv: readonly string[]): void {
+  for (const line of formatError(err, debugEnabled(argv))) printError(line);
+  if (wantsJson(argv)) printJson(errorDocument(err));
+}
+
+function userArgs(argv: readonly string[]): string[] {
+  const args = argv.slice(2);
+  const end = args.indexOf("--");
+  return end === -1 ? args : args.slice(0, end);
+}
+
+function wantsJson(argv: readonly string[]): boolean {
+  return userArgs(argv).includes("--json");
+}
+
+/** The subcommand being parsed, for the usage hint; undefined when none was named. */
+function subcommandOf(program: Command, argv: readonly string[]): string | undefined {
+  const first = userArgs(argv).find((a) => !a.startsWith("-"));
+  return program.commands.some((c) => c.name() === first) ? first : undefined;
 }

@@ -1,13 +1,78 @@
-/** Writing to stdout/stderr without losing output when the process exits right after. */
+/**
+ * Everything the CLI prints goes through here, so that the process can wait
+ * for it to reach the reader and notice when it did not.
+ *
+ * Writes to a pipe are asynchronous in Node: what the reader has not taken yet
+ * sits in the stream's queue, and process.exit() drops it. A write error (a
+ * full disk, a closed pipe) is reported by an 'error' event a tick later, so
+ * an exit right after the last write would hide it too. settleOutput() waits
+ * for both streams to drain and returns the first stdout failure.
+ */
+
+let stdoutFailure: Error | undefined;
+let watching = false;
+
+function watchStdout(): void {
+  if (watching) return;
+  watching = true;
+  // Without a listener an EPIPE/ENOSPC would be an uncaught exception; we report it at the end instead.
+  process.stdout.on("error", (err: Error) => (stdoutFailure ??= err));
+  process.stderr.on("error", () => {});
+}
+
+/**
+ * Registry-controlled text (tags, annotations, media types, messages that
+ * quote them) must not drive the terminal: a newline would forge an output
+ * line, ESC/OSC sequences could rewrite the screen or links. Control
+ * characters (C0, DEL, C1) and bidirectional overrides are shown escaped.
+ * JSON output needs none of this: JSON.stringify escapes C0 itself, and the
+ * reader gets the exact value.
+ */
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+export function escapeControl(text: string): string {
+  return text.replace(UNSAFE, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  writeStdout(JSON.stringify(value, null, 2) + "\n");
 }
 
+/** One line of human output; control characters in it are escaped. */
 export function printLine(line: string): void {
-  process.stdout.write(line + "\n");
+  writeStdout(escapeControl(line) + "\n");
 }
 
+/** One line on stderr; control characters in it are escaped. */
 export function printError(line: string): void {
-  process.stderr.write(line + "\n");
+  watchStdout();
+  process.stderr.write(escapeControl(line) + "\n");
+}
+
+/** Raw bytes (or text) on stdout, exactly as given. */
+export function writeStdout(data: string | Uint8Array): void {
+  watchStdout();
+  process.stdout.write(data);
+}
+
+/** Wait until `stream` has handed everything queued to the OS; resolves with the write error, if any. */
+function drained(stream: NodeJS.WriteStream): Promise<Error | undefined> {
+  if (stream.destroyed) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    // Chunks are written in order, so this callback runs after every earlier write has completed or failed.
+    stream.write("", (err) => resolve(err ?? undefined));
+  });
+}
+
+/**
+ * Flush stdout and stderr. Returns the error that kept output from reaching
+ * stdout's reader (undefined when all of it arrived).
+ */
+export async function settleOutput(): Promise<Error | undefined> {
+  watchStdout();
+  const err = await drained(process.stdout);
+  const failure = stdoutFailure ?? err;
+  await drained(process.stderr);
+  return failure;
 }

@@ -1,4 +1,7 @@
-/** Small content helpers shared by the tests: descriptors for bytes, and draining streams and iterables. */
+/** Small content helpers shared by the tests: descriptors for bytes, draining streams and iterables, a one-manifest layout. */
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import type { Readable } from "node:stream";
 import type { Descriptor } from "../../src/oras/descriptor.js";
 import { digestOf } from "../../src/oras/digest.js";
@@ -20,3 +23,29 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   for await (const item of iterable) out.push(item);
   return out;
 }
+
+/** An OCI layout (in a new temp dir) holding one image manifest of about `size` bytes (a large annotation makes it big). */
+export async function layoutWithManifest(size: number): Promise<{ dir: string; digest: string; bytes: Buffer; descriptor: Descriptor }> {
+  const dir = await mkdtemp(path.join(tmpdir(), "kit-output-"));
+  const config = Buffer.from("{}");
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.empty.v1+json", digest: digestOf(config), size: config.length },
+    layers: [],
+    annotations: { "org.example.padding": "x".repeat(size) },
+  };
+  const bytes = Buffer.from(JSON.stringify(manifest));
+  const digest = digestOf(bytes);
+  await mkdir(path.join(dir, "blobs/sha256"), { recursive: true });
+  await writeFile(path.join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+  await writeFile(path.join(dir, "blobs/sha256", digest.slice(7)), bytes);
+  await writeFile(path.join(dir, "blobs/sha256", digestOf(config).slice(7)), config);
+  await writeFile(
+    path.join(dir, "index.json"),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: manifest.mediaType, digest, size: bytes.length }] }),
+  );
+  return { dir, digest, bytes, descriptor: { mediaType: manifest.mediaType, digest, size: bytes.length } };
+}
+
+
