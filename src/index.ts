@@ -37,6 +37,6 @@ export { pushKit, type PushOptions, type PushResult } from "./kit/push.js";
 export { pullKit, resolveKit, fetchKit, type PullOptions, type PullResult, type ResolvedKit } from "./kit/pull.js";
 export { inspectKit, type KitInspection } from "./kit/inspect.js";
 export { pinImage } from "./kit/pin.js";
-export { KitStore, defaultStorePath, isShortKitReference, parseShortKitReference, KIT_STORE_ENV, type StoreEntry, type StoredKit } from "./kit/store.js";
+export { KitStore, defaultStorePath, isShortKitReference, parseShortKitReference, KIT_STORE_ENV, type StoreEntry, type StoredKit, type GcResult } from "./kit/store.js";
 export type { RemoteOptions } from "./oras/remote/registry-client.js";
 export { dockerCredentials } from "./oras/remote/auth/docker-config.js";

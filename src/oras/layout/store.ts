@@ -3,7 +3,7 @@
  * `oci-layout`, `index.json`, `blobs/<alg>/<hex>`. OciLayout resolves names
  * and assembles three parts with one job each: the blob store (blob-store.ts),
  * the group commit of index.json (index-commit.ts) and the referrers view
- * (../predecessors.ts).
+ * (../predecessors.ts); garbage collection (gc.ts) works on the same parts.
  *
  * index.json: tags are `org.opencontainers.image.ref.name` annotations, one
  * entry per name. Pushed manifests are recorded untagged too (as oras-go does),
@@ -27,6 +27,7 @@ import { PredecessorGraph } from "../predecessors.js";
 import type { Deleter, FetchOptions, PredecessorFinder, ReferencePusher, TagLister, Target } from "../target.js";
 import { verifyBytes } from "../verify.js";
 import { BlobStore, discard } from "./blob-store.js";
+import { collectGarbage, type GcOptions, type GcResult } from "./gc.js";
 import { IndexCommitter } from "./index-commit.js";
 import { isSupportedDigest, validateRefName, type IndexChange } from "./index-file.js";
 import type { LockOptions } from "./lock.js";
@@ -288,6 +289,16 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
   /** Make every change made so far durable (blob renames, then index.json). */
   flush(): Promise<void> {
     return this.index.flush();
+  }
+
+  // ---- maintenance ----
+
+  /**
+   * Delete every blob no index.json entry reaches, and temp files a crashed
+   * writer left; see gc.ts for what excludes concurrent writers (the caller's lock).
+   */
+  collectGarbage(opts: GcOptions = {}): Promise<GcResult> {
+    return collectGarbage({ root: this.root, blobs: this.blobStore, roots: () => this.roots() }, { ...opts, name: opts.name ?? this.name });
   }
 }
 
