@@ -100,11 +100,16 @@ export function buildProgram(): Command {
     .argument("<ref>", "REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST, or NAME, NAME:TAG, NAME@DIGEST")
     .action(lazy(() => import("./commands/rm.js")));
 
-  program
-    .command("gc")
-    .description("delete blobs of the local store that no recorded kit references")
-    .option("--json", 'print {"removedBlobs", "freedBytes"}')
-    .action(lazy(() => import("./commands/gc.js")));
+  addGcOptions(program.command("gc")).action(lazy(() => import("./commands/gc.js")));
+
+  const store = program.command("store").description("maintain the local store (or any OCI layout with --layout)");
+  store
+    .command("verify")
+    .description("re-hash every blob and check that every entry and every manifest's content is there (changes nothing)")
+    .option("--layout <dir>", "verify the OCI layout DIR (or oci:DIR) instead of the local store")
+    .option("--json", 'print {"layout", "ok", "blobs", "bytes", "manifests", "problems"}')
+    .action(lazy(() => import("./commands/store-verify.js")));
+  addGcOptions(store.command("gc")).action(lazy(() => import("./commands/gc.js")));
 
   addRemoteFlags(
     program
@@ -160,6 +165,14 @@ export function buildProgram(): Command {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** `kit gc` and `kit store gc` are one command. */
+function addGcOptions(command: Command): Command {
+  return command
+    .description("delete blobs of the local store (or an OCI layout) that nothing recorded references")
+    .option("--layout <dir>", "collect the OCI layout DIR (or oci:DIR) instead of the local store")
+    .option("--json", 'print {"removedBlobs", "freedBytes"}');
 }
 
 function addRemoteFlags(command: Command): Command {

@@ -25,6 +25,7 @@ import { FileLock, type LockOptions } from "../oras/layout/lock.js";
 import { manifestLinks } from "../oras/layout/manifest-links.js";
 import type { GcResult } from "../oras/layout/gc.js";
 import { OciLayout } from "../oras/layout/store.js";
+import type { LayoutReport } from "../oras/layout/verify-layout.js";
 import { parseReference, repositoryName } from "../oras/reference.js";
 import { fetchAll } from "../oras/verify.js";
 import type { KitConfig } from "./artifact.js";
@@ -108,7 +109,8 @@ export class KitStore {
     }
   }
 
-  private get where(): string {
+  /** Names the store in messages. */
+  get where(): string {
     return `the local store ${this.path}`;
   }
 
@@ -240,6 +242,11 @@ export class KitStore {
   /** Delete every blob no index.json entry reaches, and stale temp files (OciLayout.collectGarbage). */
   gc(): Promise<GcResult> {
     return this.locked(() => this.layout.collectGarbage({ name: this.where }));
+  }
+
+  /** Re-hash every blob and check every entry's graph is complete (OciLayout.verify); changes nothing. */
+  verify(): Promise<LayoutReport> {
+    return this.locked(() => this.layout.verify());
   }
 
   /** The other store writers are kept out while `fn` runs. */

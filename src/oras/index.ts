@@ -12,6 +12,7 @@ export * from "./verify.js";
 export { MemoryStore } from "./memory.js";
 export { OciLayout, LAYOUT_VERSION, type OpenLayoutOptions, type LayoutReferenceEntry } from "./layout/store.js";
 export { STALE_TEMP_MS, type GcOptions, type GcResult } from "./layout/gc.js";
+export { layoutReportError, type LayoutProblem, type LayoutProblemKind, type LayoutReport } from "./layout/verify-layout.js";
 export * from "./remote/index.js";
 export * from "./copy/index.js";
 export { openTarget, resolveTarget, fetchManifestOf, type OpenedTarget, type OpenTargetOptions } from "./targets.js";

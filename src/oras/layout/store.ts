@@ -3,7 +3,8 @@
  * `oci-layout`, `index.json`, `blobs/<alg>/<hex>`. OciLayout resolves names
  * and assembles three parts with one job each: the blob store (blob-store.ts),
  * the group commit of index.json (index-commit.ts) and the referrers view
- * (../predecessors.ts); garbage collection (gc.ts) works on the same parts.
+ * (../predecessors.ts); garbage collection and verification (gc.ts,
+ * verify-layout.ts) work on the same parts.
  *
  * index.json: tags are `org.opencontainers.image.ref.name` annotations, one
  * entry per name. Pushed manifests are recorded untagged too (as oras-go does),
@@ -32,6 +33,7 @@ import { IndexCommitter } from "./index-commit.js";
 import { isSupportedDigest, validateRefName, type IndexChange } from "./index-file.js";
 import type { LockOptions } from "./lock.js";
 import { manifestLinks, type ManifestLinks } from "./manifest-links.js";
+import { verifyLayout, type LayoutReport } from "./verify-layout.js";
 
 export const LAYOUT_VERSION = "1.0.0";
 const MAX_OCI_LAYOUT_BYTES = 64 * 1024;
@@ -299,6 +301,12 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
    */
   collectGarbage(opts: GcOptions = {}): Promise<GcResult> {
     return collectGarbage({ root: this.root, blobs: this.blobStore, roots: () => this.roots() }, { ...opts, name: opts.name ?? this.name });
+  }
+
+  /** Re-hash every blob and check that everything index.json names, and every manifest's children, is there; changes nothing. */
+  async verify(opts: { signal?: AbortSignal } = {}): Promise<LayoutReport> {
+    await this.index.refresh();
+    return verifyLayout(this.blobStore, this.index.model.list(), opts);
   }
 }
 
