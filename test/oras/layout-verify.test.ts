@@ -28,7 +28,7 @@ interface Pushed {
   bytes: Buffer;
 }
 
-async function pushBlob(bytes: string | Buffer, mediaType = MediaType.ImageLayer): Promise<Pushed> {
+async function pushBlob(bytes: string | Buffer, mediaType: string = MediaType.ImageLayer): Promise<Pushed> {
   const desc = descriptorOf(bytes, mediaType);
   await layout.push(desc, Buffer.from(bytes));
   return { desc, bytes: Buffer.from(bytes) };

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { defaultStorePath, KitStore } from "../../kit/store.js";
 import { layoutReportError, type LayoutReport } from "../../oras/layout/verify-layout.js";
 import { openLayoutOption } from "../layout-option.js";
@@ -14,7 +15,8 @@ export async function run(flags: { json?: boolean; layout?: string }): Promise<v
   } else {
     const store = await KitStore.openIfExists();
     // A store never created holds nothing that could be damaged.
-    ({ path, where } = store ?? { path: defaultStorePath(), where: `the local store ${defaultStorePath()}` });
+    const missing = resolve(defaultStorePath());
+    ({ path, where } = store ?? { path: missing, where: `the local store ${missing}` });
     report = store ? await store.verify() : { blobs: 0, bytes: 0, manifests: 0, problems: [] };
   }
   const failure = layoutReportError(report, where);
