@@ -46,6 +46,6 @@ export {
   type StoreReference,
   type ShortKitReference,
 } from "./kit/reference.js";
-export { KitStore, defaultStorePath, KIT_STORE_ENV, type StoreEntry, type StoredKit } from "./kit/store.js";
+export { KitStore, defaultStorePath, KIT_STORE_ENV, type StoreEntry, type StoredKit, type GcResult } from "./kit/store.js";
 export type { RemoteOptions } from "./oras/remote/registry-client.js";
 export { dockerCredentials } from "./oras/remote/auth/docker-config.js";

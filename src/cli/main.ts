@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import { debugEnabled, errorDocument, ExitCode, exitCodeFor, formatError, usageErrorFrom } from "./exit.js";
-import { printError, printJson, settleOutput } from "./output.js";
+import { printedJson, printError, printJson, settleOutput } from "./output.js";
 import { packageVersion } from "./version.js";
 
 /** Commands report failure by throwing; a command may also return a non-zero exit code. */
@@ -101,11 +101,16 @@ export function buildProgram(): Command {
     .argument("<ref>", "REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST, or NAME, NAME:TAG, NAME@DIGEST")
     .action(lazy(() => import("./commands/rm.js")));
 
-  program
-    .command("gc")
-    .description("delete blobs of the local store that no recorded kit references")
-    .option("--json", 'print {"removedBlobs", "freedBytes"}')
-    .action(lazy(() => import("./commands/gc.js")));
+  addGcOptions(program.command("gc")).action(lazy(() => import("./commands/gc.js")));
+
+  const store = program.command("store").description("maintain the local store (or any OCI layout with --layout)");
+  store
+    .command("verify")
+    .description("re-hash every blob and check that every entry and every manifest's content is there (changes nothing)")
+    .option("--layout <dir>", "verify the OCI layout DIR (or oci:DIR) instead of the local store")
+    .option("--json", 'print {"layout", "ok", "blobs", "bytes", "manifests", "problems"}')
+    .action(lazy(() => import("./commands/store-verify.js")));
+  addGcOptions(store.command("gc")).action(lazy(() => import("./commands/gc.js")));
 
   addRemoteFlags(
     program
@@ -163,6 +168,14 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** `kit gc` and `kit store gc` are one command. */
+function addGcOptions(command: Command): Command {
+  return command
+    .description("delete blobs of the local store (or an OCI layout) that nothing recorded references")
+    .option("--layout <dir>", "collect the OCI layout DIR (or oci:DIR) instead of the local store")
+    .option("--json", 'print {"removedBlobs", "freedBytes"}');
+}
+
 function addRemoteFlags(command: Command): Command {
   return command
     .option("--plain-http", "use HTTP instead of HTTPS (loopback registries use HTTP already)")
@@ -209,7 +222,8 @@ async function runCommand(argv: readonly string[]): Promise<number> {
 /** One `kit: error:` line (and at most one hint) on stderr; with --json, also the error document on stdout. */
 function reportFailure(err: unknown, argv: readonly string[]): void {
   for (const line of formatError(err, debugEnabled(argv))) printError(line);
-  if (wantsJson(argv)) printJson(errorDocument(err));
+  // A command that printed its own document for this outcome (kit store verify's report) has said it all.
+  if (wantsJson(argv) && !printedJson()) printJson(errorDocument(err));
 }
 
 function userArgs(argv: readonly string[]): string[] {

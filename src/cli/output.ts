@@ -35,7 +35,15 @@ export function escapeControl(text: string): string {
   return text.replace(UNSAFE, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+let jsonDocumentPrinted = false;
+
+/** Whether a command printed its JSON document: a failure after that must not print a second one. */
+export function printedJson(): boolean {
+  return jsonDocumentPrinted;
+}
+
 export function printJson(value: unknown): void {
+  jsonDocumentPrinted = true;
   writeStdout(JSON.stringify(value, null, 2) + "\n");
 }
 

@@ -5,14 +5,15 @@
  * entry; that entry's descriptor also carries the kit's name, version and
  * pinned image, so listing and matching read index.json and no blob.
  *
- * Concurrency: add() and gc() exclude each other through a lock file in the
- * store (kit-store.lock). Without it, gc could delete a blob an add had just
- * written, or found present and skipped, before the add's index entry lands.
+ * Concurrency: add(), gc() and verify() exclude each other through a lock
+ * file in the store (kit-store.lock). Without it, gc could delete a blob an
+ * add had just written, or found present and skipped, before the add's index
+ * entry lands, and verify could report a blob an add is writing as missing.
  * remove() only drops entries (that can only make gc keep more), and reads
  * verify every byte, so neither needs the lock.
  *
  * This module avoids loading zod/YAML until a kit is actually read, so
- * `kit ls`, `kit rm` and `kit gc` start fast.
+ * `kit ls`, `kit rm`, `kit gc` and `kit store verify` start fast.
  */
 import { homedir } from "node:os";
 import path from "node:path";
@@ -22,18 +23,19 @@ import { InvalidContentError, NotFoundError, UsageError } from "../oras/errors.j
 import { validateRefName } from "../oras/layout/index-file.js";
 import { FileLock, type LockOptions } from "../oras/layout/lock.js";
 import { manifestLinks } from "../oras/layout/manifest-links.js";
+import type { GcResult } from "../oras/layout/gc.js";
 import { OciLayout } from "../oras/layout/store.js";
+import type { LayoutReport } from "../oras/layout/verify-layout.js";
 import { parseReference, repositoryName, type RegistryReference } from "../oras/reference.js";
 import { fetchAll } from "../oras/verify.js";
 import type { KitConfig } from "./artifact.js";
 import { Annotation, KIT_ARTIFACT_TYPE } from "./format.js";
 import type { KitContent } from "./read-kit.js";
-import { collectGarbage, type GcResult } from "./store-gc.js";
 import { formatKitReference, toKitReference, type KitReference } from "./reference.js";
 import { recordedReference, referenceMatcher } from "./store-reference.js";
 
 export { isShortKitReference, parseShortKitReference, type ShortKitReference } from "./reference.js";
-export type { GcResult } from "./store-gc.js";
+export type { GcResult } from "../oras/layout/gc.js";
 
 export const KIT_STORE_ENV = "KIT_STORE";
 
@@ -103,7 +105,8 @@ export class KitStore {
     }
   }
 
-  private get where(): string {
+  /** Names the store in messages. */
+  get where(): string {
     return `the local store ${this.path}`;
   }
 
@@ -122,16 +125,13 @@ export class KitStore {
     const parts = [blobs.config, ...blobs.layers];
     checkBlobsGiven(blobs.manifest.bytes, parts, `kit ${manifestDesc.digest}`);
     const entry = entryDescriptor(manifestDesc, kit);
-    const lock = await FileLock.acquire(this.lockPath, this.lockOptions);
-    try {
-      await this.layout.batch(async () => {
+    await this.locked(() =>
+      this.layout.batch(async () => {
         for (const blob of parts) await this.layout.push(blob.descriptor, blob.bytes);
         await this.layout.push(entry, blobs.manifest.bytes);
         for (const name of names) await this.layout.tag(entry, name);
-      });
-    } finally {
-      await lock.release();
-    }
+      }),
+    );
   }
 
   /**
@@ -263,11 +263,21 @@ export class KitStore {
     return matched;
   }
 
-  /** Delete every blob no index.json entry reaches, and stale temp files; see store-gc.ts. */
-  async gc(): Promise<GcResult> {
+  /** Delete every blob no index.json entry reaches, and stale temp files (OciLayout.collectGarbage). */
+  gc(): Promise<GcResult> {
+    return this.locked(() => this.layout.collectGarbage({ name: this.where }));
+  }
+
+  /** Re-hash every blob and check every entry's graph is complete (OciLayout.verify); changes nothing. */
+  verify(): Promise<LayoutReport> {
+    return this.locked(() => this.layout.verify());
+  }
+
+  /** The other store writers are kept out while `fn` runs. */
+  private async locked<T>(fn: () => Promise<T>): Promise<T> {
     const lock = await FileLock.acquire(this.lockPath, this.lockOptions);
     try {
-      return await collectGarbage(this.layout, this.where);
+      return await fn();
     } finally {
       await lock.release();
     }

@@ -8,11 +8,18 @@
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
 import { link, open, rename, rm } from "node:fs/promises";
-import { IoError, NotFoundError, OciError } from "./errors.js";
+import { IoError, NotFoundError, OciError, SizeLimitError } from "./errors.js";
+
+const TEMP_SUFFIX = ".tmp";
 
 /** A name beside `path` that no other writer (process or call) will pick. */
 export function tempPathFor(path: string): string {
-  return `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  return `${path}.${process.pid}.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`;
+}
+
+/** True for a name tempPathFor() makes: a file a writer that died may have left behind. */
+export function isTempPath(path: string): boolean {
+  return path.endsWith(TEMP_SUFFIX);
 }
 
 /** Write bytes to a fresh temp file and (when durable) fsync it; returns the temp path. */
@@ -98,4 +105,16 @@ export function ioError(err: unknown, action: string, path: string): OciError {
         : undefined;
   const detail = err instanceof Error ? err.message : String(err);
   return new IoError(`cannot ${action} ${path}: ${detail}`, hint ? { cause: err, hint } : { cause: err });
+}
+
+/** Read a small file as text, refusing more than `limit` bytes. */
+export async function readBounded(path: string, limit: number, what: string = path): Promise<string> {
+  const fh = await open(path, "r");
+  try {
+    const size = (await fh.stat()).size;
+    if (size > limit) throw new SizeLimitError(limit, `${what} (${size} bytes)`);
+    return await fh.readFile("utf8");
+  } finally {
+    await fh.close();
+  }
 }

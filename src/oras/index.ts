@@ -11,6 +11,8 @@ export type * from "./target.js";
 export * from "./verify.js";
 export { MemoryStore } from "./memory.js";
 export { OciLayout, LAYOUT_VERSION, type OpenLayoutOptions, type LayoutReferenceEntry } from "./layout/store.js";
+export { STALE_TEMP_MS, type GcOptions, type GcResult } from "./layout/gc.js";
+export { layoutReportError, type LayoutProblem, type LayoutProblemKind, type LayoutReport } from "./layout/verify-layout.js";
 export * from "./remote/index.js";
 export * from "./copy/index.js";
 export { resolveSelector } from "./resolve.js";

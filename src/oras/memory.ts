@@ -8,7 +8,8 @@ import { pipeline } from "node:stream/promises";
 import { isManifestMediaType, type Descriptor } from "./descriptor.js";
 import { isDigest, parseDigest } from "./digest.js";
 import { InvalidReferenceError, NotFoundError } from "./errors.js";
-import { manifestLinks, referrerDescriptor } from "./layout/manifest-links.js";
+import { manifestLinks } from "./layout/manifest-links.js";
+import { PredecessorGraph } from "./predecessors.js";
 import { isValidTag } from "./reference.js";
 import type { Deleter, FetchOptions, PredecessorFinder, ReferencePusher, TagLister, Target } from "./target.js";
 import { checkDescriptorSize, toReadable, verifyBytes, verifyingStream } from "./verify.js";
@@ -21,7 +22,7 @@ interface Stored {
 export class MemoryStore implements Target, TagLister, Deleter, PredecessorFinder, ReferencePusher {
   private readonly content = new Map<string, Stored>();
   private readonly tagMap = new Map<string, Descriptor>();
-  private readonly referrers = new Map<string, Descriptor[]>();
+  private readonly referrers = new PredecessorGraph();
 
   constructor(readonly name = "memory") {}
 
@@ -58,14 +59,7 @@ export class MemoryStore implements Target, TagLister, Deleter, PredecessorFinde
     const stored: Descriptor = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
     if (desc.artifactType !== undefined) stored.artifactType = desc.artifactType;
     this.content.set(desc.digest, { desc: stored, bytes });
-    if (isManifestMediaType(desc.mediaType)) {
-      const links = manifestLinks(bytes);
-      if (links?.subject) {
-        const list = this.referrers.get(links.subject.digest) ?? [];
-        list.push(referrerDescriptor(stored, links));
-        this.referrers.set(links.subject.digest, list);
-      }
-    }
+    if (isManifestMediaType(desc.mediaType)) this.referrers.addManifest(stored, manifestLinks(bytes));
   }
 
   async pushReference(desc: Descriptor, content: Readable | Uint8Array, reference: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -98,12 +92,11 @@ export class MemoryStore implements Target, TagLister, Deleter, PredecessorFinde
   async delete(desc: Descriptor): Promise<void> {
     if (!this.content.delete(desc.digest)) throw new NotFoundError(`${desc.digest} not found in ${this.name}`);
     for (const [name, d] of this.tagMap) if (d.digest === desc.digest) this.tagMap.delete(name);
-    for (const [subject, list] of this.referrers) this.referrers.set(subject, list.filter((d) => d.digest !== desc.digest));
+    this.referrers.removeReferrer(desc.digest);
   }
 
   async predecessors(desc: Descriptor, opts: { artifactType?: string } = {}): Promise<Descriptor[]> {
-    const list = this.referrers.get(desc.digest) ?? [];
-    return list.filter((d) => opts.artifactType === undefined || d.artifactType === opts.artifactType).map((d) => ({ ...d }));
+    return this.referrers.predecessors(desc.digest, opts.artifactType);
   }
 
   /** Digests of everything stored, for assertions in tests. */

@@ -1,15 +1,21 @@
 /**
- * `kit ls`, `kit rm`, `kit gc` on a store populated through the library, run
- * as the built CLI (`npm run build` first) with $KIT_STORE pointing at it.
+ * `kit ls`, `kit rm`, `kit gc`, `kit store verify` on a store populated
+ * through the library, and on an OCI layout `kit copy` wrote from a real
+ * registry, run as the built CLI (`npm run build` first) with $KIT_STORE
+ * pointing at the store.
  */
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildKitArtifact, type KitArtifact } from "../../src/kit/artifact.js";
 import { parseKitManifest } from "../../src/kit/load.js";
 import { KitStore } from "../../src/kit/store.js";
+import { digestOf } from "../../src/oras/digest.js";
 import { runKit } from "../support/cli.js";
+import { buildImageIndex, type BuiltImageIndex } from "../support/images.js";
+import { startRegistry, type RunningRegistry } from "../support/registry.js";
+import { treeSnapshot } from "../support/tree.js";
 
 const IMAGE = `ghcr.io/kit/base:latest@sha256:${"b".repeat(64)}`;
 
@@ -129,5 +135,169 @@ describe("kit gc", () => {
 
   it("reports nothing removed for a missing store", async () => {
     expect(await runKit(["gc"], { env: { KIT_STORE: join(work, "missing") } })).toEqual({ code: 0, stdout: "removed 0 blobs, freed 0 bytes\n", stderr: "" });
+  });
+});
+
+function blobFile(layout: string, digest: string): string {
+  return join(layout, "blobs", ...digest.split(":"));
+}
+
+async function flipFirstByte(file: string): Promise<string> {
+  const bytes = await readFile(file);
+  bytes[0] = bytes[0]! ^ 0xff;
+  await writeFile(file, bytes);
+  return digestOf(bytes);
+}
+
+describe("kit store verify", () => {
+  const kitBlobs = (k: KitArtifact) => [k.manifest, k.config, ...k.layers];
+  const storeBytes = () => [...kitBlobs(famiglia), ...kitBlobs(openclaw)].reduce((n, b) => n + b.descriptor.size, 0);
+
+  it("exits 0 on an intact store and says what it checked", async () => {
+    await populate();
+    const result = await runKit(["store", "verify"], kitEnv());
+    expect(result).toEqual({ code: 0, stdout: `verified 8 blobs (${storeBytes()} bytes) and 2 manifests in the local store ${storePath}: no problems\n`, stderr: "" });
+  });
+
+  it("exits 4 naming the blob whose bytes were changed", async () => {
+    await populate();
+    const readme = famiglia.layers[1]!.descriptor.digest;
+    const actual = await flipFirstByte(blobFile(storePath, readme));
+    const result = await runKit(["store", "verify"], kitEnv());
+    expect(result).toMatchObject({ code: 4, stdout: "" });
+    expect(result.stderr).toBe(
+      `${readme}: digest mismatch: its bytes hash to ${actual}\n` +
+        `kit: error: the local store ${storePath} failed verification: 1 problem (1 digest mismatch)\n` +
+        "kit: hint: copy the damaged or missing content again from its source, or remove what names it\n",
+    );
+  });
+
+  it("exits 4 naming the manifest whose blob was deleted", async () => {
+    await populate();
+    const kitYaml = openclaw.layers[0]!.descriptor.digest;
+    await rm(blobFile(storePath, kitYaml));
+    const result = await runKit(["store", "verify"], kitEnv());
+    expect(result.code).toBe(4);
+    expect(result.stderr.split("\n")[0]).toBe(`${kitYaml}: missing: the layer of manifest ${openclaw.manifest.descriptor.digest}`);
+  });
+
+  it("prints the report as one JSON document with --json, with the same exit code", async () => {
+    await populate();
+    expect(JSON.parse((await runKit(["store", "verify", "--json"], kitEnv())).stdout)).toEqual({
+      layout: storePath,
+      ok: true,
+      blobs: 8,
+      bytes: storeBytes(),
+      manifests: 2,
+      problems: [],
+    });
+    const config = famiglia.config.descriptor.digest;
+    await rm(blobFile(storePath, config));
+    const result = await runKit(["store", "verify", "--json"], kitEnv());
+    expect(result.code).toBe(4);
+    expect(JSON.parse(result.stdout)).toEqual({
+      layout: storePath,
+      ok: false,
+      blobs: 7,
+      bytes: storeBytes() - famiglia.config.descriptor.size,
+      manifests: 2,
+      problems: [
+        {
+          problem: "missing-child",
+          digest: config,
+          manifest: famiglia.manifest.descriptor.digest,
+          role: "config",
+          message: `missing: the config of manifest ${famiglia.manifest.descriptor.digest}`,
+        },
+      ],
+    });
+    expect(result.stderr).toMatch(/^kit: error: the local store .* failed verification: 1 problem \(1 missing\)\n/);
+  });
+
+  it("never changes the store, damaged or not", async () => {
+    await populate();
+    await flipFirstByte(blobFile(storePath, openclaw.config.descriptor.digest));
+    await rm(blobFile(storePath, famiglia.layers[0]!.descriptor.digest));
+    const before = await treeSnapshot(storePath);
+    expect((await runKit(["store", "verify"], kitEnv())).code).toBe(4);
+    expect((await runKit(["store", "verify", "--json"], kitEnv())).code).toBe(4);
+    expect(await treeSnapshot(storePath)).toEqual(before);
+  });
+
+  it("exits 0 for a missing store and does not create it", async () => {
+    const result = await runKit(["store", "verify", "--json"], kitEnv());
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, blobs: 0, problems: [] });
+    await expect(stat(storePath)).rejects.toThrow();
+  });
+});
+
+describe("kit store gc", () => {
+  it("is kit gc", async () => {
+    await populate();
+    await runKit(["rm", "openclaw"], kitEnv());
+    const result = await runKit(["store", "gc", "--json"], kitEnv());
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(JSON.parse(result.stdout)).toEqual({ removedBlobs: 4, freedBytes: [openclaw.manifest, openclaw.config, ...openclaw.layers].reduce((n, b) => n + b.descriptor.size, 0) });
+  });
+});
+
+describe("--layout: gc and verify on an OCI layout written by kit copy", () => {
+  let registry: RunningRegistry;
+  let image: BuiltImageIndex;
+  beforeAll(async () => {
+    registry = await startRegistry();
+    image = await buildImageIndex({ url: registry.url, repo: "src/app" }, { layerSizes: [4096, 64 * 1024], tag: "v1", seed: "store-verify" });
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  async function copied(): Promise<string> {
+    const layout = join(work, "mirror");
+    expect((await runKit(["copy", `${registry.host}/src/app:v1`, `oci:${layout}`])).code).toBe(0);
+    return layout;
+  }
+
+  it("verifies the copy, then names a flipped layer and a deleted platform manifest", async () => {
+    const layout = await copied();
+    const clean = await runKit(["store", "verify", "--layout", layout], kitEnv());
+    expect(clean).toEqual({
+      code: 0,
+      stdout: `verified ${image.descriptors.length} blobs (${image.descriptors.reduce((n, d) => n + d.size, 0)} bytes) and 3 manifests in oci:${layout}: no problems\n`,
+      stderr: "",
+    });
+    const layer = image.images[0]!.layers[0]!.digest;
+    const actual = await flipFirstByte(blobFile(layout, layer));
+    const platform = image.images[1]!.manifest.digest;
+    await rm(blobFile(layout, platform));
+    const before = await treeSnapshot(layout);
+    const damaged = await runKit(["store", "verify", "--layout", `oci:${layout}`], kitEnv());
+    expect(damaged.code).toBe(4);
+    expect(damaged.stderr.split("\n").slice(0, 3)).toEqual([
+      `${layer}: digest mismatch: its bytes hash to ${actual}`,
+      `${platform}: missing: the manifest of manifest ${image.digest}`,
+      `kit: error: oci:${layout} failed verification: 2 problems (1 digest mismatch, 1 missing)`,
+    ]);
+    expect(await treeSnapshot(layout)).toEqual(before);
+    // The local store was not involved.
+    await expect(stat(storePath)).rejects.toThrow();
+  });
+
+  it("collects garbage in the layout with kit gc --layout and kit store gc --layout", async () => {
+    const layout = await copied();
+    const stray = Buffer.from("nobody references me");
+    await writeFile(blobFile(layout, digestOf(stray)), stray);
+    expect(await runKit(["gc", "--layout", layout], kitEnv())).toEqual({ code: 0, stdout: `removed 1 blobs, freed ${stray.length} bytes\n`, stderr: "" });
+    await expect(stat(blobFile(layout, digestOf(stray)))).rejects.toThrow();
+    expect(JSON.parse((await runKit(["store", "gc", "--layout", `oci:${layout}`, "--json"], kitEnv())).stdout)).toEqual({ removedBlobs: 0, freedBytes: 0 });
+    expect((await runKit(["store", "verify", "--layout", layout], kitEnv())).code).toBe(0);
+  });
+
+  it("exits 5 for a directory that is not there, and creates nothing", async () => {
+    const missing = join(work, "nothing");
+    expect((await runKit(["store", "verify", "--layout", missing])).code).toBe(5);
+    expect((await runKit(["gc", "--layout", missing])).code).toBe(5);
+    await expect(stat(missing)).rejects.toThrow();
   });
 });

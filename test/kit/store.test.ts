@@ -381,6 +381,27 @@ describe("KitStore.gc", () => {
   });
 });
 
+describe("KitStore.verify", () => {
+  it("reports an intact store and holds the store lock while it reads", async () => {
+    const a = kit("famiglia");
+    await store.add(a, a.kit, ["ghcr.io/org/famiglia-kit:1.0.0"]);
+    expect(await store.verify()).toEqual({
+      blobs: 4,
+      bytes: [a.manifest, a.config, ...a.layers].reduce((n, b) => n + b.descriptor.size, 0),
+      manifests: 1,
+      problems: [],
+    });
+    const impatient = await KitStore.open(store.path, { lockTimeoutMs: 0 });
+    const lock = await FileLock.acquire(join(store.path, "kit-store.lock"));
+    try {
+      await expect(impatient.verify()).rejects.toThrow(/timed out after 0 ms waiting for the lock/);
+    } finally {
+      await lock.release();
+    }
+    expect((await impatient.verify()).problems).toEqual([]);
+  });
+});
+
 describe("skopeo reads the store", () => {
   it("inspects a kit by its full reference, tag or digest form", async () => {
     const a = kit("famiglia");

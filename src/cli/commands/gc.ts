@@ -1,9 +1,17 @@
 import { KitStore } from "../../kit/store.js";
+import type { GcResult } from "../../oras/layout/gc.js";
+import { openLayoutOption } from "../layout-option.js";
 import { printJson, printLine } from "../output.js";
 
-export async function run(flags: { json?: boolean }): Promise<void> {
-  const store = await KitStore.openIfExists();
-  const { removedBlobs, freedBytes } = store ? await store.gc() : { removedBlobs: 0, freedBytes: 0 };
+export async function run(flags: { json?: boolean; layout?: string }): Promise<void> {
+  let result: GcResult;
+  if (flags.layout !== undefined) {
+    result = await (await openLayoutOption(flags.layout)).collectGarbage();
+  } else {
+    const store = await KitStore.openIfExists();
+    result = store ? await store.gc() : { removedBlobs: 0, freedBytes: 0 };
+  }
+  const { removedBlobs, freedBytes } = result;
   if (flags.json) printJson({ removedBlobs, freedBytes });
   else printLine(`removed ${removedBlobs} blobs, freed ${freedBytes} bytes`);
 }

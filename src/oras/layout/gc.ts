@@ -2,8 +2,8 @@
  * Garbage collection of an OCI image layout: mark every blob reachable from
  * an index.json entry (manifests -> config, layers; indexes -> manifests),
  * then delete every other blob, plus temp files a crashed writer left behind.
- * Nothing here knows about kits; the caller provides the exclusion against
- * its own writers (KitStore holds its store lock around gc and add).
+ * The caller provides the exclusion against its own writers (the kit store
+ * holds its store lock around gc and add).
  *
  * Writers that do not take that lock (another tool copying into the layout)
  * are guarded against by re-reading the roots after the blobs are listed and
@@ -11,13 +11,12 @@
  * the deletions is not covered, so such tools should not run during a gc.
  */
 import { lstat, opendir, rm } from "node:fs/promises";
-import { isManifestMediaType, MAX_MANIFEST_BYTES, type Descriptor } from "../oras/descriptor.js";
-import { parseDigest } from "../oras/digest.js";
-import { InvalidContentError, IoError, NotFoundError } from "../oras/errors.js";
-import { errnoCode, ioError } from "../oras/fs.js";
-import { isSupportedDigest } from "../oras/layout/index-file.js";
-import type { OciLayout } from "../oras/layout/store.js";
-import { fetchAll } from "../oras/verify.js";
+import { isManifestMediaType, MAX_MANIFEST_BYTES, type Descriptor } from "../descriptor.js";
+import { InvalidContentError, IoError, NotFoundError } from "../errors.js";
+import { errnoCode, ioError, isTempPath } from "../fs.js";
+import { fetchAll } from "../verify.js";
+import type { BlobStore } from "./blob-store.js";
+import { isSupportedDigest } from "./index-file.js";
 
 /** A temp file untouched this long belongs to a writer that died. */
 export const STALE_TEMP_MS = 60 * 60 * 1000;
@@ -32,13 +31,28 @@ export interface GcResult {
   freedBytes: number;
 }
 
+export interface GcOptions {
+  /** Names the layout in messages (default its `oci:PATH` name). */
+  name?: string;
+  /** The current time in ms, for deciding which temp files are stale (tests). */
+  now?: number;
+}
+
+/** What a collection works on: the layout's directory, its blobs and its roots (every index.json entry). */
+export interface GcSubject {
+  root: string;
+  blobs: BlobStore;
+  roots: () => Promise<Descriptor[]>;
+}
+
 interface Mark {
   /** Identifies the set of roots the mark started from. */
   rootsKey: string;
   reachable: Set<string>;
 }
 
-export async function collectGarbage(layout: OciLayout, where: string, now: number = Date.now()): Promise<GcResult> {
+export async function collectGarbage(layout: GcSubject, opts: GcOptions & { name: string }): Promise<GcResult> {
+  const where = opts.name;
   let garbage: string[] | undefined;
   for (let round = 0; garbage === undefined; round++) {
     if (round === MAX_MARK_ROUNDS) {
@@ -46,20 +60,19 @@ export async function collectGarbage(layout: OciLayout, where: string, now: numb
     }
     const mark = await markReachable(layout, where);
     const unreachable: string[] = [];
-    for await (const digest of layout.blobs()) if (!mark.reachable.has(digest)) unreachable.push(digest);
+    for await (const digest of layout.blobs.list()) if (!mark.reachable.has(digest)) unreachable.push(digest);
     // An entry added after the mark may name a blob we listed as unreachable: only a mark of the current roots counts.
     if (rootsKeyOf(await layout.roots()) === mark.rootsKey) garbage = unreachable;
   }
   const result: GcResult = { removedBlobs: 0, freedBytes: 0 };
   for (const digest of garbage) {
-    const { algorithm, hex } = parseDigest(digest);
-    const freed = await removeFile(`${layout.root}/blobs/${algorithm}/${hex}`);
+    const freed = await layout.blobs.remove(digest);
     if (freed !== undefined) {
       result.removedBlobs++;
       result.freedBytes += freed;
     }
   }
-  result.freedBytes += await removeStaleTemps(layout.root, now);
+  result.freedBytes += await removeStaleTemps(layout, opts.now ?? Date.now());
   return result;
 }
 
@@ -70,7 +83,7 @@ function rootsKeyOf(roots: readonly Descriptor[]): string {
     .join(",");
 }
 
-async function markReachable(layout: OciLayout, where: string): Promise<Mark> {
+async function markReachable(layout: GcSubject, where: string): Promise<Mark> {
   const roots = await layout.roots();
   const reachable = new Set<string>();
   const stack: Descriptor[] = [...roots];
@@ -78,22 +91,32 @@ async function markReachable(layout: OciLayout, where: string): Promise<Mark> {
     const desc = stack.pop()!;
     if (reachable.has(desc.digest)) continue;
     reachable.add(desc.digest);
-    if (isManifestMediaType(desc.mediaType) || desc.mediaType === ARTIFACT_MANIFEST) stack.push(...(await childrenOf(layout, desc, where)));
+    if (isManifestMediaType(desc.mediaType) || desc.mediaType === ARTIFACT_MANIFEST) stack.push(...(await childrenOf(layout.blobs, desc, where)));
   }
   return { rootsKey: rootsKeyOf(roots), reachable };
 }
 
 /** What a stored manifest references; nothing when it is missing (there is nothing left to keep for it). */
-async function childrenOf(layout: OciLayout, desc: Descriptor, where: string): Promise<Descriptor[]> {
+async function childrenOf(blobs: BlobStore, desc: Descriptor, where: string): Promise<Descriptor[]> {
   const what = `manifest ${desc.digest} in ${where}`;
   let bytes: Buffer;
   try {
-    bytes = await fetchAll(layout, desc, { limit: MAX_MANIFEST_BYTES, what });
+    bytes = await fetchAll(blobs, desc, { limit: MAX_MANIFEST_BYTES, what });
   } catch (err) {
     if (err instanceof NotFoundError) return [];
     // Damaged or oversized: what it references is unknown, so deleting anything could break it.
     throw err;
   }
+  return lenientChildren(bytes, what);
+}
+
+/**
+ * A manifest's children read leniently: anything that looks like a
+ * descriptor under config, layers, manifests or the old artifact manifest's
+ * blobs, since gc must keep whatever a manifest might need. Only bytes that
+ * are not JSON at all are refused (then nothing may be deleted).
+ */
+function lenientChildren(bytes: Buffer, what: string): Descriptor[] {
   let doc: unknown;
   try {
     doc = JSON.parse(bytes.toString("utf8"));
@@ -117,24 +140,12 @@ async function childrenOf(layout: OciLayout, desc: Descriptor, where: string): P
   return children;
 }
 
-/** Delete a file; its size, or undefined when it was already gone. */
-async function removeFile(file: string): Promise<number | undefined> {
-  try {
-    const { size } = await lstat(file);
-    await rm(file);
-    return size;
-  } catch (err) {
-    if (errnoCode(err) === "ENOENT") return undefined;
-    throw ioError(err, "delete", file);
-  }
-}
-
-/** Temp files older than STALE_TEMP_MS in ingest/ (blob writes) and beside index.json (index and lock writes). */
-async function removeStaleTemps(root: string, now: number): Promise<number> {
+/** Temp files older than STALE_TEMP_MS: all of ingest/ (blob writes), and tempPathFor() files beside index.json (index and lock writes). */
+async function removeStaleTemps(layout: GcSubject, now: number): Promise<number> {
   let freed = 0;
   for (const [dir, isTemp] of [
-    [`${root}/ingest`, (_name: string) => true],
-    [root, (name: string) => name.endsWith(".tmp")],
+    [layout.blobs.ingestDir, (_name: string) => true],
+    [layout.root, isTempPath],
   ] as const) {
     let handle;
     try {
