@@ -11,7 +11,8 @@
  * the deletions is not covered, so such tools should not run during a gc.
  */
 import { lstat, opendir, rm } from "node:fs/promises";
-import { isManifestMediaType, MAX_MANIFEST_BYTES, type Descriptor } from "../oras/descriptor.js";
+import { isManifestMediaType, type Descriptor } from "../oras/descriptor.js";
+import { MAX_MANIFEST_BYTES } from "../oras/manifest.js";
 import { parseDigest } from "../oras/digest.js";
 import { InvalidContentError, IoError, NotFoundError } from "../oras/errors.js";
 import { errnoCode, ioError } from "../oras/fs.js";

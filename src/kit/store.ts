@@ -16,12 +16,12 @@
  */
 import { homedir } from "node:os";
 import path from "node:path";
-import { MediaType, MAX_MANIFEST_BYTES, type Descriptor } from "../oras/descriptor.js";
+import { MediaType, type Descriptor } from "../oras/descriptor.js";
 import { parseDigest } from "../oras/digest.js";
 import { InvalidContentError, NotFoundError, UsageError } from "../oras/errors.js";
 import { validateRefName } from "../oras/layout/index-file.js";
 import { FileLock, type LockOptions } from "../oras/layout/lock.js";
-import { manifestLinks } from "../oras/layout/manifest-links.js";
+import { manifestLinks, MAX_MANIFEST_BYTES } from "../oras/manifest.js";
 import { OciLayout } from "../oras/layout/store.js";
 import { parseReference, repositoryName } from "../oras/reference.js";
 import { fetchAll } from "../oras/verify.js";

@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { isManifestMediaType, type Descriptor } from "./descriptor.js";
 import { isDigest, parseDigest } from "./digest.js";
 import { InvalidReferenceError, NotFoundError } from "./errors.js";
-import { manifestLinks, referrerDescriptor } from "./layout/manifest-links.js";
+import { manifestLinks, referrerDescriptor } from "./manifest.js";
 import { isValidTag } from "./reference.js";
 import type { Deleter, FetchOptions, PredecessorFinder, ReferencePusher, TagLister, Target } from "./target.js";
 import { checkDescriptorSize, toReadable, verifyBytes, verifyingStream } from "./verify.js";

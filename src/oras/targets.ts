@@ -3,7 +3,8 @@
  * registry repository and an OCI layout come out interchangeable, so callers
  * (copy, resolve, the kit layer) never branch on the kind.
  */
-import { MAX_MANIFEST_BYTES, type Descriptor } from "./descriptor.js";
+import type { Descriptor } from "./descriptor.js";
+import { MAX_MANIFEST_BYTES } from "./manifest.js";
 import { DigestMismatchError, InvalidReferenceError } from "./errors.js";
 import { OciLayout } from "./layout/store.js";
 import { formatReference, type LayoutReference, type RegistryReference, type TargetReference } from "./reference.js";

@@ -22,19 +22,20 @@
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, open, opendir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, opendir, rename, rm, stat } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import { addAbortSignal, pipeline, type Readable } from "node:stream";
 import { pipeline as pipelineAsync } from "node:stream/promises";
-import { isIndexMediaType, isManifestMediaType, MAX_MANIFEST_BYTES, type Descriptor } from "../descriptor.js";
+import { isIndexMediaType, isManifestMediaType, type Descriptor } from "../descriptor.js";
 import { digestOf, parseDigest } from "../digest.js";
-import { InvalidContentError, NotFoundError, SizeLimitError, SizeMismatchError, UnsupportedError } from "../errors.js";
+import { InvalidContentError, NotFoundError, SizeMismatchError, UnsupportedError } from "../errors.js";
 import type { Deleter, FetchOptions, PredecessorFinder, ReferencePusher, TagLister, Target } from "../target.js";
 import { checkDescriptorSize, toReadable, verifyBytes, verifyingStream } from "../verify.js";
-import { createFileExclusive, errnoCode, fsyncDir, ioError, writeFileAtomic } from "../fs.js";
-import { IndexModel, isSupportedDigest, MAX_INDEX_BYTES, validateRefName, type IndexChange } from "./index-file.js";
+import { createFileExclusive, errnoCode, fsyncDir, ioError, readFileBounded, writeFileAtomic } from "../fs.js";
+import { isJsonObject } from "../json.js";
+import { manifestLinks, MAX_INDEX_BYTES, MAX_MANIFEST_BYTES, referrerDescriptor, type ManifestLinks } from "../manifest.js";
+import { IndexModel, isSupportedDigest, validateRefName, type IndexChange } from "./index-file.js";
 import { FileLock, type LockOptions } from "./lock.js";
-import { manifestLinks, referrerDescriptor, type ManifestLinks } from "./manifest-links.js";
 
 export const LAYOUT_VERSION = "1.0.0";
 const MAX_OCI_LAYOUT_BYTES = 64 * 1024;
@@ -115,7 +116,7 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
     const markerPath = `${this.root}/oci-layout`;
     let marker: string;
     try {
-      marker = await readBounded(markerPath, MAX_OCI_LAYOUT_BYTES);
+      marker = (await readFileBounded(markerPath, MAX_OCI_LAYOUT_BYTES)).toString("utf8");
     } catch (err) {
       if (errnoCode(err) !== "ENOENT" || !create) {
         if (errnoCode(err) === "ENOENT") {
@@ -272,7 +273,7 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
     const { file } = this.blobPath(desc.digest);
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await readFileBounded(file, desc.size);
     } catch {
       return undefined;
     }
@@ -310,7 +311,7 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
     const what = `manifest ${digest} in ${this.name}`;
     let bytes: Buffer;
     try {
-      bytes = Buffer.from(await readBounded(file, MAX_MANIFEST_BYTES, what), "utf8");
+      bytes = await readFileBounded(file, MAX_MANIFEST_BYTES, what);
     } catch (err) {
       if (errnoCode(err) === "ENOENT") throw new NotFoundError(`${what} not found`);
       throw ioError(err, "read", file);
@@ -319,7 +320,8 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
     verifyBytes(desc, bytes, what);
     const mediaType = manifestLinks(bytes)?.mediaType;
     if (mediaType === undefined || !isManifestMediaType(mediaType)) {
-      throw new NotFoundError(`${digest} in ${this.name} is not a manifest`, { hint: "resolve names manifests; fetch blobs by descriptor" });
+      // It exists and matches its digest: the content, not the name, is what is wrong.
+      throw new InvalidContentError(`${digest} in ${this.name} is not a manifest`, { hint: "resolve names manifests; fetch blobs by descriptor" });
     }
     return { ...desc, mediaType };
   }
@@ -565,7 +567,7 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
   private async readIndex(): Promise<IndexModel> {
     let text: string;
     try {
-      text = await readBounded(this.indexPath, MAX_INDEX_BYTES);
+      text = (await readFileBounded(this.indexPath, MAX_INDEX_BYTES)).toString("utf8");
     } catch (err) {
       // A layout without index.json yet (some writers add it last) has no entries.
       if (errnoCode(err) === "ENOENT") return IndexModel.empty();
@@ -586,18 +588,6 @@ function discard(content: Readable | Uint8Array): void {
   if (!(content instanceof Uint8Array)) content.destroy();
 }
 
-/** Read a small file as text, refusing more than `limit` bytes. */
-async function readBounded(path: string, limit: number, what: string = path): Promise<string> {
-  const fh = await open(path, "r");
-  try {
-    const size = (await fh.stat()).size;
-    if (size > limit) throw new SizeLimitError(limit, `${what} (${size} bytes)`);
-    return await fh.readFile("utf8");
-  } finally {
-    await fh.close();
-  }
-}
-
 function checkLayoutMarker(text: string, file: string): void {
   let value: unknown;
   try {
@@ -605,7 +595,7 @@ function checkLayoutMarker(text: string, file: string): void {
   } catch (err) {
     throw new InvalidContentError(`${file} is not valid JSON`, { cause: err });
   }
-  const version = typeof value === "object" && value !== null ? (value as Record<string, unknown>).imageLayoutVersion : undefined;
+  const version = isJsonObject(value) ? value.imageLayoutVersion : undefined;
   if (typeof version !== "string") throw new InvalidContentError(`${file} has no imageLayoutVersion string`);
   if (!/^1\.\d+\.\d+$/.test(version)) {
     throw new UnsupportedError(`${file} declares image layout version ${version}; only 1.x layouts are supported`);
