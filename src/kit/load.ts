@@ -2,11 +2,12 @@
  * Reading kit.yaml: bounded, strict YAML with every problem located at
  * FILE:LINE:COL and named by its field path.
  */
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
 import type { core } from "zod/mini";
-import { InvalidContentError, IoError, NotFoundError, SizeLimitError } from "../oras/errors.js";
+import { InvalidContentError, IoError, NotFoundError, OciError } from "../oras/errors.js";
+import { readFileBounded } from "../oras/fs.js";
 import { KitManifestSchema, type KitManifest } from "./schema.js";
 
 export const KIT_FILE = "kit.yaml";
@@ -70,22 +71,16 @@ export async function loadKit(target: string): Promise<LoadedKit> {
 }
 
 export async function readKitFileBytes(file: string): Promise<Buffer> {
-  let size: number;
   try {
     const info = await stat(file);
     if (!info.isFile()) throw new IoError(`${file}: not a regular file`);
-    size = info.size;
+    return await readFileBounded(file, MAX_KIT_FILE_BYTES);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") {
       throw new NotFoundError(`${file}: no such file`, { hint: `a kit directory must contain ${KIT_FILE}; create one with "kit init"` });
     }
-    throw err instanceof IoError ? err : new IoError(`${file}: ${(err as Error).message}`, { cause: err });
+    throw err instanceof OciError ? err : new IoError(`${file}: ${(err as Error).message}`, { cause: err });
   }
-  if (size > MAX_KIT_FILE_BYTES) throw new SizeLimitError(MAX_KIT_FILE_BYTES, `${file} (${size} bytes)`);
-  const bytes = await readFile(file);
-  // The file may have grown between stat and read.
-  if (bytes.length > MAX_KIT_FILE_BYTES) throw new SizeLimitError(MAX_KIT_FILE_BYTES, `${file} (${bytes.length} bytes)`);
-  return bytes;
 }
 
 /** Parse and validate kit.yaml bytes; `file` is only used in messages. */

@@ -3,9 +3,9 @@
  * its base image pinned. Nothing is written here; packKit and pushKit
  * (push.ts) write it into a layout or a registry.
  */
-import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { IoError, NotFoundError, SizeLimitError } from "../oras/errors.js";
+import { IoError, NotFoundError, OciError } from "../oras/errors.js";
+import { readFileBounded } from "../oras/fs.js";
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
 import { buildKitArtifact, MAX_README_BYTES, README_TITLE, type KitArtifact } from "./artifact.js";
 import { loadKit } from "./load.js";
@@ -41,16 +41,12 @@ export async function buildKit(dir: string, opts: BuildKitOptions = {}): Promise
 
 async function readReadme(file: string): Promise<Buffer> {
   try {
-    const info = await stat(file);
-    if (info.size > MAX_README_BYTES) throw new SizeLimitError(MAX_README_BYTES, `${file} (${info.size} bytes)`);
-    const bytes = await readFile(file);
-    if (bytes.length > MAX_README_BYTES) throw new SizeLimitError(MAX_README_BYTES, `${file} (${bytes.length} bytes)`);
-    return bytes;
+    return await readFileBounded(file, MAX_README_BYTES);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") {
       throw new NotFoundError(`${file}: a kit needs a README.md next to its kit.yaml`, { hint: '"kit init" writes one' });
     }
-    if (err instanceof SizeLimitError) throw err;
+    if (err instanceof OciError) throw err;
     throw new IoError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
 }

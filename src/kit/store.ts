@@ -17,12 +17,13 @@
  */
 import { homedir } from "node:os";
 import path from "node:path";
-import { MediaType, MAX_MANIFEST_BYTES, type DescribedBytes, type Descriptor } from "../oras/descriptor.js";
+import { MediaType, type DescribedBytes, type Descriptor } from "../oras/descriptor.js";
 import { parseDigest } from "../oras/digest.js";
 import { InvalidContentError, NotFoundError, UsageError } from "../oras/errors.js";
 import { validateRefName } from "../oras/layout/index-file.js";
+import { isJsonObject } from "../oras/json.js";
 import { FileLock, type LockOptions } from "../oras/layout/lock.js";
-import { manifestLinks } from "../oras/layout/manifest-links.js";
+import { manifestLinks, MAX_MANIFEST_BYTES } from "../oras/manifest.js";
 import type { GcResult } from "../oras/layout/gc.js";
 import { OciLayout } from "../oras/layout/store.js";
 import type { LayoutReport } from "../oras/layout/verify-layout.js";
@@ -327,10 +328,8 @@ function checkBlobsGiven(manifest: Uint8Array, parts: readonly DescribedBytes[],
   } catch {
     throw new InvalidContentError(`${what}: the manifest is not valid JSON`);
   }
-  const d = typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : {};
-  const named = [d.config, ...(Array.isArray(d.layers) ? d.layers : [])].map((x) =>
-    typeof x === "object" && x !== null ? (x as Record<string, unknown>).digest : undefined,
-  );
+  const d = isJsonObject(doc) ? doc : {};
+  const named = [d.config, ...(Array.isArray(d.layers) ? d.layers : [])].map((x) => (isJsonObject(x) ? x.digest : undefined));
   const given = new Set(parts.map((p) => p.descriptor.digest));
   for (const digest of named) {
     if (typeof digest !== "string" || !given.has(digest)) {

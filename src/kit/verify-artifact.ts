@@ -4,8 +4,9 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { MediaType, type Descriptor } from "../oras/descriptor.js";
-import { parseDigest } from "../oras/digest.js";
 import { InvalidContentError, SizeLimitError } from "../oras/errors.js";
+import { isJsonObject } from "../oras/json.js";
+import { parseManifestJson, readDescriptor } from "../oras/manifest.js";
 import { parseReference } from "../oras/reference.js";
 import {
   Annotation,
@@ -33,13 +34,7 @@ export interface KitManifestView {
 
 /** Check the manifest's shape; `where` names it in messages (a reference). */
 export function checkKitManifestJson(bytes: Uint8Array, where: string): KitManifestView {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(Buffer.from(bytes).toString("utf8"));
-  } catch {
-    throw new InvalidContentError(`${where}: the manifest is not valid JSON`);
-  }
-  if (!isObject(doc)) throw new InvalidContentError(`${where}: the manifest is not a JSON object`);
+  const doc = parseManifestJson(bytes, `${where}: the manifest`);
   const mediaType = doc.mediaType;
   if (mediaType !== MediaType.ImageManifest) {
     const what = typeof mediaType === "string" ? mediaType : "a manifest without mediaType";
@@ -50,7 +45,7 @@ export function checkKitManifestJson(bytes: Uint8Array, where: string): KitManif
     throw new NotAKitError(`${where} is not a kit: it has ${actual}, expected ${KIT_ARTIFACT_TYPE}`);
   }
   if (doc.schemaVersion !== 2) throw new InvalidContentError(`${where}: manifest schemaVersion must be 2`);
-  const config = descriptor(doc.config, `${where}: config`);
+  const config = readDescriptor(doc.config, "config", where);
   if (config.mediaType !== KIT_CONFIG_MEDIA_TYPE) {
     throw new NotAKitError(`${where} is not a kit: config media type is ${config.mediaType}, expected ${KIT_CONFIG_MEDIA_TYPE}`);
   }
@@ -59,13 +54,13 @@ export function checkKitManifestJson(bytes: Uint8Array, where: string): KitManif
   if (!layers || layers.length !== 2) {
     throw new InvalidContentError(`${where}: a kit has exactly two layers (kit.yaml, README.md), found ${layers ? layers.length : "none"}`);
   }
-  const kitYaml = descriptor(layers[0], `${where}: layer 0`);
-  const readme = descriptor(layers[1], `${where}: layer 1`);
+  const kitYaml = readDescriptor(layers[0], "layers[0]", where);
+  const readme = readDescriptor(layers[1], "layers[1]", where);
   expectLayer(kitYaml, KIT_YAML_MEDIA_TYPE, KIT_YAML_TITLE, MAX_KIT_FILE_BYTES, `${where}: layer 0`);
   expectLayer(readme, README_MEDIA_TYPE, README_TITLE, MAX_README_BYTES, `${where}: layer 1`);
   const annotations: Record<string, string> = {};
   if (doc.annotations !== undefined) {
-    if (!isObject(doc.annotations)) throw new InvalidContentError(`${where}: manifest annotations must be an object of strings`);
+    if (!isJsonObject(doc.annotations)) throw new InvalidContentError(`${where}: manifest annotations must be an object of strings`);
     for (const [k, v] of Object.entries(doc.annotations)) {
       if (typeof v !== "string") throw new InvalidContentError(`${where}: annotation ${k} must be a string`);
       annotations[k] = v;
@@ -82,22 +77,6 @@ function expectLayer(desc: Descriptor, mediaType: string, title: string, limit: 
     throw new InvalidContentError(`${where}: title annotation ${JSON.stringify(actual ?? null)}, expected "${title}"`);
   }
   if (desc.size > limit) throw new SizeLimitError(limit, `${where} (${title}, ${desc.size} bytes)`);
-}
-
-function descriptor(value: unknown, where: string): Descriptor {
-  if (!isObject(value)) throw new InvalidContentError(`${where}: missing descriptor`);
-  const { mediaType, digest, size } = value;
-  if (typeof mediaType !== "string" || typeof digest !== "string" || typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
-    throw new InvalidContentError(`${where}: a descriptor needs mediaType, digest and a non-negative integer size`);
-  }
-  try {
-    parseDigest(digest);
-  } catch (err) {
-    throw new InvalidContentError(`${where}: ${(err as Error).message}`);
-  }
-  const desc: Descriptor = { mediaType, digest, size };
-  if (isObject(value.annotations)) desc.annotations = value.annotations as Record<string, string>;
-  return desc;
 }
 
 export interface CheckKitOptions {
@@ -153,8 +132,4 @@ function checkPinnedImage(pinned: string, declared: string, where: string): void
   if (p.digest === undefined) throw new InvalidContentError(`${where}: the kit config's image ${pinned} is not pinned by digest`);
   const same = p.registry === d.registry && p.repository === d.repository && p.tag === d.tag && (d.digest === undefined || d.digest === p.digest);
   if (!same) throw new InvalidContentError(`${where}: the kit config's image ${pinned} does not match kit.yaml's image ${declared}`);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

@@ -54,6 +54,3 @@ export function isManifestMediaType(mediaType: string): boolean {
 export function isIndexMediaType(mediaType: string): boolean {
   return mediaType === MediaType.ImageIndex || mediaType === MediaType.DockerManifestList;
 }
-
-/** The largest manifest we accept from anywhere (the distribution-spec's recommended limit). */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;

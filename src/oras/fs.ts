@@ -1,9 +1,9 @@
 /**
- * Filesystem helpers for everything that writes files (OCI layouts, the
- * Docker config, kit files): every file appears under its final
- * name only when complete and on disk (temp + fsync + rename, or link for
- * create-if-absent), and filesystem failures become IoError/NotFoundError that
- * name the path.
+ * Filesystem helpers for everything that reads or writes files (OCI layouts,
+ * the Docker config, kit files): every read is bounded; every file appears
+ * under its final name only when complete and on disk (temp + fsync +
+ * rename, or link for create-if-absent), and filesystem failures become
+ * IoError/NotFoundError that name the path.
  */
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
@@ -11,6 +11,36 @@ import { link, open, rename, rm } from "node:fs/promises";
 import { IoError, NotFoundError, OciError, SizeLimitError } from "./errors.js";
 
 const TEMP_SUFFIX = ".tmp";
+/**
+ * The bytes of a file of at most `limit` bytes. SizeLimitError (naming
+ * `what`) when it is bigger, before more than limit + 1 bytes are read, also
+ * when it grows while being read. Filesystem errors are thrown as Node gives
+ * them (callers map ENOENT their own way, or through ioError).
+ */
+export async function readFileBounded(path: string, limit: number, what: string = path): Promise<Buffer> {
+  const fh = await open(path, "r");
+  try {
+    const size = (await fh.stat()).size;
+    if (size > limit) throw new SizeLimitError(limit, `${what} (${size} bytes)`);
+    // One byte more than expected, so growth past the stat is noticed.
+    let buffer = Buffer.allocUnsafe(Math.min(size, limit) + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > limit) throw new SizeLimitError(limit, `${what} (grew past the limit while being read)`);
+        const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, limit + 1));
+        buffer.copy(bigger, 0, 0, length);
+        buffer = bigger;
+      }
+      const { bytesRead } = await fh.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await fh.close();
+  }
+}
 
 /** A name beside `path` that no other writer (process or call) will pick. */
 export function tempPathFor(path: string): string {
@@ -105,16 +135,4 @@ export function ioError(err: unknown, action: string, path: string): OciError {
         : undefined;
   const detail = err instanceof Error ? err.message : String(err);
   return new IoError(`cannot ${action} ${path}: ${detail}`, hint ? { cause: err, hint } : { cause: err });
-}
-
-/** Read a small file as text, refusing more than `limit` bytes. */
-export async function readBounded(path: string, limit: number, what: string = path): Promise<string> {
-  const fh = await open(path, "r");
-  try {
-    const size = (await fh.stat()).size;
-    if (size > limit) throw new SizeLimitError(limit, `${what} (${size} bytes)`);
-    return await fh.readFile("utf8");
-  } finally {
-    await fh.close();
-  }
 }

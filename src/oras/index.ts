@@ -5,6 +5,8 @@
  */
 export * from "./errors.js";
 export * from "./descriptor.js";
+export * from "./manifest.js";
+export { isJsonObject, type JsonObject } from "./json.js";
 export * from "./digest.js";
 export * from "./reference.js";
 export type * from "./target.js";

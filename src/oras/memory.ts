@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { isManifestMediaType, type Descriptor } from "./descriptor.js";
 import { isDigest, parseDigest } from "./digest.js";
 import { InvalidReferenceError, NotFoundError } from "./errors.js";
-import { manifestLinks } from "./layout/manifest-links.js";
+import { manifestLinks } from "./manifest.js";
 import { PredecessorGraph } from "./predecessors.js";
 import { isValidTag } from "./reference.js";
 import type { Deleter, FetchOptions, PredecessorFinder, ReferencePusher, TagLister, Target } from "./target.js";

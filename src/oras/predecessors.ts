@@ -5,7 +5,7 @@
  * these and update it as manifests are pushed and content is deleted.
  */
 import type { Descriptor } from "./descriptor.js";
-import { referrerDescriptor, type ManifestLinks } from "./layout/manifest-links.js";
+import { referrerDescriptor, type ManifestLinks } from "./manifest.js";
 
 export class PredecessorGraph {
   private readonly bySubject = new Map<string, Descriptor[]>();

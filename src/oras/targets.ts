@@ -5,7 +5,8 @@
  * branch on the kind.
  */
 import { copy, type CopyResult, type CopyOptions } from "./copy/index.js";
-import { MAX_MANIFEST_BYTES, type DescribedBytes, type Descriptor } from "./descriptor.js";
+import type { DescribedBytes, Descriptor } from "./descriptor.js";
+import { MAX_MANIFEST_BYTES } from "./manifest.js";
 import { NotFoundError } from "./errors.js";
 import { OciLayout } from "./layout/store.js";
 import { MemoryStore } from "./memory.js";

@@ -8,6 +8,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OciLayout } from "../../src/oras/layout/store.js";
 import { runKit } from "../support/cli.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { buildImageIndex, skopeo, skopeoBytes, type BuiltImageIndex } from "../support/images.js";
@@ -169,6 +170,18 @@ describe("kit resolve, tags, manifest", () => {
     expect((await runKit(["resolve", `oci:${dir}:v1`])).stdout).toBe(`oci:${dir}@${image.digest}\n`);
     expect((await runKit(["tags", `oci:${dir}`])).stdout).toBe("v1\n");
     expect(Buffer.from((await runKit(["manifest", `oci:${dir}:v1`])).stdout).equals(image.indexBytes)).toBe(true);
+  });
+
+  it("resolve of a layout blob that is not a manifest exits 3, also when its bytes are not UTF-8", async () => {
+    const dir = await tempDir();
+    const layout = await OciLayout.open(dir, { create: true });
+    const bytes = Buffer.from([0xff, 0xfe, 0x00]);
+    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    await layout.push({ mediaType: "application/octet-stream", digest, size: bytes.length }, bytes);
+    const result = await runKit(["resolve", `oci:${dir}@${digest}`]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(new RegExp(`^kit: error: ${digest} in oci:.* is not a manifest$`, "m"));
+    expect(result.stderr).not.toMatch(/digest mismatch/);
   });
 });
 

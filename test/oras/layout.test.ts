@@ -296,6 +296,20 @@ describe("tags and index entries", () => {
     await expect(fresh.resolve(blob("absent").desc.digest)).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it("says a stored blob that is not a manifest is not one, also when its bytes are not UTF-8", async () => {
+    // ff fe 00: once read as text and turned back into bytes, it no longer matched its digest.
+    const binary = blob(Buffer.from([0xff, 0xfe, 0x00]));
+    const json = jsonBlob({ hello: "world" }, "application/json");
+    await layout.push(binary.desc, binary.bytes);
+    await layout.push(json.desc, json.bytes);
+    for (const { desc } of [binary, json]) {
+      const err = await layout.resolve(desc.digest).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidContentError);
+      expect((err as Error).message).toBe(`${desc.digest} in oci:${dir} is not a manifest`);
+    }
+    expect(await readAll(await layout.fetch(binary.desc))).toEqual(binary.bytes);
+  });
+
   it("fails to resolve an unknown tag and to tag content it does not hold", async () => {
     await expect(layout.resolve("missing")).rejects.toBeInstanceOf(NotFoundError);
     await expect(layout.tag(image("x").manifest.desc, "v1")).rejects.toBeInstanceOf(NotFoundError);

@@ -29,6 +29,8 @@ let host: string;
 const seen: Seen[] = [];
 const blobs = new Map<string, Buffer>();
 const uploads = new Map<string, Buffer[]>();
+/** Manifests PUT under lax/app, accepted as they are (no validation, no referrers API): the tag schema fallback. */
+const laxManifests = new Map<string, { type: string; body: Buffer }>();
 const plainManifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ImageManifest, config: { mediaType: MediaType.EmptyJSON, digest: digestOf("{}"), size: 2 }, layers: [] }));
 
 function referrer(n: number, artifactType: string): Descriptor {
@@ -112,6 +114,18 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
     list = page === 1 ? list.slice(0, 2) : list.slice(2);
     return json(200, { schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: list }, { "content-type": MediaType.ImageIndex, ...headers });
   }
+  const lax = /^\/v2\/lax\/app\/manifests\/([^/]+)$/.exec(path);
+  if (lax && req.method === "PUT") {
+    laxManifests.set(lax[1]!, { type: req.headers["content-type"] ?? "", body });
+    res.writeHead(201, { "docker-content-digest": `sha256:${createHash("sha256").update(body).digest("hex")}`, "content-length": "0" });
+    return void res.end();
+  }
+  const stored = lax ? laxManifests.get(lax[1]!) : undefined;
+  if (stored && (req.method === "GET" || req.method === "HEAD")) {
+    const digest = `sha256:${createHash("sha256").update(stored.body).digest("hex")}`;
+    res.writeHead(200, { "content-type": stored.type, "content-length": String(stored.body.length), "docker-content-digest": digest });
+    return void res.end(req.method === "HEAD" ? undefined : stored.body);
+  }
   json(404, { errors: [{ code: "NOT_FOUND", message: `stand-in has no ${req.method} ${path}` }] });
 }
 
@@ -180,5 +194,29 @@ describe("referrers API", () => {
     expect(await repo().predecessors(subject(FILTERING_SUBJECT), { artifactType: "application/x-sig" })).toEqual(sigs);
     expect(seen.map((s) => new URL(s.url, "http://x").searchParams.get("artifactType"))).toEqual(["application/x-sig"]);
     expect(await repo().predecessors(subject(NON_FILTERING_SUBJECT), { artifactType: "application/x-sig" })).toEqual(sigs);
+  });
+});
+
+describe("referrers tag schema on a registry that does not validate manifests", () => {
+  it("lists a referrer without annotations whose values are not strings", async () => {
+    const lax = new RemoteRepository({ registry: host, repository: "lax/app" });
+    const subject = { mediaType: MediaType.ImageManifest, digest: digestOf(plainManifest), size: plainManifest.length };
+    const body = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.ImageManifest,
+        artifactType: "application/x-sig",
+        config: { mediaType: MediaType.EmptyJSON, digest: digestOf("{}"), size: 2 },
+        layers: [],
+        subject,
+        annotations: { who: "me", count: 3 },
+      }),
+    );
+    const desc = { mediaType: MediaType.ImageManifest, digest: digestOf(body), size: body.length };
+    await lax.pushManifest(desc, body);
+    const index = JSON.parse(laxManifests.get(`sha256-${subject.digest.slice(7)}`)!.body.toString("utf8"));
+    // Before, the number went into the index as it was, and the index then failed every strict reader.
+    expect(index.manifests).toEqual([{ ...desc, artifactType: "application/x-sig" }]);
+    expect(await lax.predecessors(subject)).toEqual([{ ...desc, artifactType: "application/x-sig" }]);
   });
 });

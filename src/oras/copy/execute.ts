@@ -6,7 +6,8 @@
  * the error thrown, after the rest have stopped.
  */
 import { pipeline, Transform, type Readable, type TransformCallback } from "node:stream";
-import { MAX_MANIFEST_BYTES, type Descriptor } from "../descriptor.js";
+import type { Descriptor } from "../descriptor.js";
+import { MAX_MANIFEST_BYTES } from "../manifest.js";
 import { InvalidContentError, UnsupportedError } from "../errors.js";
 import type { Mounter, ReadOnlyStorage, ReferencePusher, Storage, Tagger } from "../target.js";
 import { fetchAll } from "../verify.js";

@@ -9,7 +9,8 @@
  * that its children are there: the walk always descends and checks every
  * blob, so copying into a partially populated mirror heals its holes.
  */
-import { MAX_MANIFEST_BYTES, type Descriptor } from "../descriptor.js";
+import type { Descriptor } from "../descriptor.js";
+import { MAX_MANIFEST_BYTES } from "../manifest.js";
 import { parseDigest } from "../digest.js";
 import { InvalidContentError, SizeLimitError } from "../errors.js";
 import type { Mounter, ReadOnlyStorage } from "../target.js";

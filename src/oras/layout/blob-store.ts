@@ -9,16 +9,15 @@
  * commit calls before any index.json write that could name them.
  */
 import { createWriteStream } from "node:fs";
-import { lstat, mkdir, open, opendir, readFile, rename, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, open, opendir, rename, rm, stat } from "node:fs/promises";
 import { addAbortSignal, pipeline, type Readable } from "node:stream";
 import { pipeline as pipelineAsync } from "node:stream/promises";
 import type { Descriptor } from "../descriptor.js";
-import { digestOf, parseDigest } from "../digest.js";
+import { digestOf, isDigest, parseDigest } from "../digest.js";
 import { NotFoundError, SizeMismatchError } from "../errors.js";
-import { errnoCode, fsyncDir, ioError, tempPathFor } from "../fs.js";
+import { errnoCode, fsyncDir, ioError, readFileBounded, tempPathFor } from "../fs.js";
 import type { FetchOptions, ReadOnlyStorage } from "../target.js";
 import { checkDescriptorSize, toReadable, verifyBytes, verifyingStream } from "../verify.js";
-import { isSupportedDigest } from "./index-file.js";
 
 const READ_CHUNK_BYTES = 256 * 1024;
 const ALGORITHMS = ["sha256", "sha512"] as const;
@@ -146,7 +145,7 @@ export class BlobStore implements ReadOnlyStorage {
     const { file } = this.pathOf(desc.digest);
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await readFileBounded(file, desc.size);
     } catch {
       return undefined;
     }
@@ -174,7 +173,7 @@ export class BlobStore implements ReadOnlyStorage {
       }
       for await (const entry of dir) {
         const digest = `${algorithm}:${entry.name}`;
-        if (entry.isFile() && isSupportedDigest(digest)) yield digest;
+        if (entry.isFile() && isDigest(digest)) yield digest;
       }
     }
   }

@@ -11,19 +11,17 @@
  * the deletions is not covered, so such tools should not run during a gc.
  */
 import { lstat, opendir, rm } from "node:fs/promises";
-import { isManifestMediaType, MAX_MANIFEST_BYTES, type Descriptor } from "../descriptor.js";
+import { isManifestMediaType, type Descriptor } from "../descriptor.js";
+import { ARTIFACT_MANIFEST_MEDIA_TYPE, manifestChildren, MAX_MANIFEST_BYTES } from "../manifest.js";
 import { InvalidContentError, IoError, NotFoundError } from "../errors.js";
 import { errnoCode, ioError, isTempPath } from "../fs.js";
 import { fetchAll } from "../verify.js";
 import type { BlobStore } from "./blob-store.js";
-import { isSupportedDigest } from "./index-file.js";
 
 /** A temp file untouched this long belongs to a writer that died. */
 export const STALE_TEMP_MS = 60 * 60 * 1000;
 /** Give up when the roots change under us this many times in a row. */
 const MAX_MARK_ROUNDS = 5;
-// Not in MANIFEST_MEDIA_TYPES (nothing pushes it any more), but old layouts may hold one: its blobs are children.
-const ARTIFACT_MANIFEST = "application/vnd.oci.artifact.manifest.v1+json";
 
 export interface GcResult {
   removedBlobs: number;
@@ -91,7 +89,7 @@ async function markReachable(layout: GcSubject, where: string): Promise<Mark> {
     const desc = stack.pop()!;
     if (reachable.has(desc.digest)) continue;
     reachable.add(desc.digest);
-    if (isManifestMediaType(desc.mediaType) || desc.mediaType === ARTIFACT_MANIFEST) stack.push(...(await childrenOf(layout.blobs, desc, where)));
+    if (isManifestMediaType(desc.mediaType) || desc.mediaType === ARTIFACT_MANIFEST_MEDIA_TYPE) stack.push(...(await childrenOf(layout.blobs, desc, where)));
   }
   return { rootsKey: rootsKeyOf(roots), reachable };
 }
@@ -107,35 +105,11 @@ async function childrenOf(blobs: BlobStore, desc: Descriptor, where: string): Pr
     // Damaged or oversized: what it references is unknown, so deleting anything could break it.
     throw err;
   }
-  return lenientChildren(bytes, what);
-}
-
-/**
- * A manifest's children read leniently: anything that looks like a
- * descriptor under config, layers, manifests or the old artifact manifest's
- * blobs, since gc must keep whatever a manifest might need. Only bytes that
- * are not JSON at all are refused (then nothing may be deleted).
- */
-function lenientChildren(bytes: Buffer, what: string): Descriptor[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(bytes.toString("utf8"));
-  } catch {
-    throw new InvalidContentError(`${what} is not valid JSON, so what it references is unknown; nothing was deleted`, {
+  const children = manifestChildren(desc, bytes);
+  if (children === undefined) {
+    throw new InvalidContentError(`${what} is not a JSON object, so what it references is unknown; nothing was deleted`, {
       hint: "remove the entries that name it and run gc again",
     });
-  }
-  if (!isObject(doc)) return [];
-  const children: Descriptor[] = [];
-  const add = (value: unknown) => {
-    if (isObject(value) && typeof value.digest === "string" && isSupportedDigest(value.digest) && typeof value.mediaType === "string" && typeof value.size === "number") {
-      children.push({ mediaType: value.mediaType, digest: value.digest, size: value.size });
-    }
-  };
-  add(doc.config);
-  for (const key of ["layers", "manifests", "blobs"]) {
-    const list = doc[key];
-    if (Array.isArray(list)) list.forEach(add);
   }
   return children;
 }
@@ -168,8 +142,4 @@ async function removeStaleTemps(layout: GcSubject, now: number): Promise<number>
     }
   }
   return freed;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -10,8 +10,9 @@
  * writes once at the end.
  */
 import { stat } from "node:fs/promises";
-import { createFileExclusive, errnoCode, ioError, readBounded, writeFileAtomic } from "../fs.js";
-import { IndexModel, MAX_INDEX_BYTES, type IndexChange } from "./index-file.js";
+import { createFileExclusive, errnoCode, ioError, readFileBounded, writeFileAtomic } from "../fs.js";
+import { MAX_INDEX_BYTES } from "../manifest.js";
+import { IndexModel, type IndexChange } from "./index-file.js";
 import { FileLock, type LockOptions } from "./lock.js";
 
 export interface IndexCommitHooks {
@@ -193,7 +194,7 @@ export class IndexCommitter {
   private async readIndex(): Promise<IndexModel> {
     let text: string;
     try {
-      text = await readBounded(this.path, MAX_INDEX_BYTES);
+      text = (await readFileBounded(this.path, MAX_INDEX_BYTES)).toString("utf8");
     } catch (err) {
       // A layout without index.json yet (some writers add it last) has no entries.
       if (errnoCode(err) === "ENOENT") return IndexModel.empty();

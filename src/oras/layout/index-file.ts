@@ -10,16 +10,15 @@
  */
 import type { Descriptor } from "../descriptor.js";
 import { MediaType } from "../descriptor.js";
-import { parseDigest } from "../digest.js";
+import { isDigest } from "../digest.js";
 import { InvalidContentError, InvalidReferenceError } from "../errors.js";
+import { isJsonObject } from "../json.js";
+import { readDescriptor } from "../manifest.js";
 import { isValidTag } from "../reference.js";
 
 export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
-/** index.json larger than this is refused: 64 MiB holds a few hundred thousand entries. */
-export const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 const MAX_REF_NAME_LENGTH = 255;
-// Same language as digest.ts isDigest(), without building an error for every non-digest (a hot path for tags).
-const DIGEST = /^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
+const CORRUPT_HINT = "restore it from a backup or re-create the layout; blobs are kept under blobs/";
 // image-spec annotations.md grammar for ref names.
 const REF_NAME = /^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:\/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$/;
 
@@ -40,11 +39,6 @@ interface Entry {
   json?: string;
 }
 
-/** True when `text` is a digest we support; cheap enough to call on every tag and resolve. */
-export function isSupportedDigest(text: string): boolean {
-  return DIGEST.test(text);
-}
-
 /** Throws InvalidReferenceError unless `name` can be a ref name in a layout (a tag, or the image-spec ref grammar). */
 export function validateRefName(name: string): void {
   if (name.length === 0 || name.length > MAX_REF_NAME_LENGTH || (!isValidTag(name) && !REF_NAME.test(name))) {
@@ -52,7 +46,7 @@ export function validateRefName(name: string): void {
       `invalid tag "${name}" for an OCI layout: use 1-${MAX_REF_NAME_LENGTH} letters, digits and separators (. _ - : @ + /), starting with a letter or digit`,
     );
   }
-  if (isSupportedDigest(name)) {
+  if (isDigest(name)) {
     throw new InvalidReferenceError(`invalid tag "${name}": a tag must not look like a digest`);
   }
 }
@@ -76,8 +70,8 @@ export class IndexModel {
     } catch (err) {
       throw corrupt(file, `not valid JSON (${(err as Error).message})`, err);
     }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) throw corrupt(file, "expected a JSON object");
-    const { schemaVersion, manifests, ...extra } = value as Record<string, unknown>;
+    if (!isJsonObject(value)) throw corrupt(file, "expected a JSON object");
+    const { schemaVersion, manifests, ...extra } = value;
     if (schemaVersion !== 2) throw corrupt(file, `schemaVersion must be 2, got ${JSON.stringify(schemaVersion)}`);
     if (manifests !== undefined && !Array.isArray(manifests)) throw corrupt(file, "manifests must be an array");
     if (extra.mediaType !== undefined && extra.mediaType !== MediaType.ImageIndex) {
@@ -233,36 +227,14 @@ function withoutRefName(desc: Descriptor): Descriptor {
 
 function corrupt(file: string, why: string, cause?: unknown): InvalidContentError {
   return new InvalidContentError(`${file} is not a valid OCI image index: ${why}`, {
-    hint: "restore it from a backup or re-create the layout; blobs are kept under blobs/",
+    hint: CORRUPT_HINT,
     ...(cause === undefined ? {} : { cause }),
   });
 }
 
+/** One entry of manifests: a descriptor (fields it does not define kept as found) with a non-empty ref name if any. */
 function checkEntry(raw: unknown, file: string, i: number): Descriptor {
-  const corruptAt = (why: string, cause?: unknown) => corrupt(file, `manifests[${i}]: ${why}`, cause);
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw corruptAt("expected a descriptor object");
-  const d = raw as Record<string, unknown>;
-  if (typeof d.mediaType !== "string" || d.mediaType === "") throw corruptAt("mediaType must be a non-empty string");
-  if (typeof d.digest !== "string") throw corruptAt("digest must be a string");
-  if (!isSupportedDigest(d.digest)) {
-    try {
-      parseDigest(d.digest);
-    } catch (err) {
-      throw corruptAt((err as Error).message, err);
-    }
-  }
-  if (typeof d.size !== "number" || !Number.isSafeInteger(d.size) || d.size < 0) {
-    throw corruptAt("size must be a non-negative integer");
-  }
-  if (d.annotations !== undefined) {
-    if (typeof d.annotations !== "object" || d.annotations === null || Array.isArray(d.annotations)) {
-      throw corruptAt("annotations must be an object");
-    }
-    for (const [k, v] of Object.entries(d.annotations)) {
-      if (typeof v !== "string") throw corruptAt(`annotation "${k}" must be a string`);
-    }
-    const name = (d.annotations as Record<string, string>)[REF_NAME_ANNOTATION];
-    if (name === "") throw corruptAt(`${REF_NAME_ANNOTATION} must not be empty`);
-  }
-  return d as unknown as Descriptor;
+  const desc = readDescriptor(raw, `manifests[${i}]`, `${file} is not a valid OCI image index`, { keepUnknownFields: true, hint: CORRUPT_HINT });
+  if (desc.annotations?.[REF_NAME_ANNOTATION] === "") throw corrupt(file, `manifests[${i}]: ${REF_NAME_ANNOTATION} must not be empty`);
+  return desc;
 }

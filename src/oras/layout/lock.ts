@@ -12,10 +12,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { readFile, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { IoError } from "../errors.js";
-import { createFileExclusive, errnoCode, ioError } from "../fs.js";
+import { createFileExclusive, errnoCode, ioError, readFileBounded } from "../fs.js";
+import { isJsonObject } from "../json.js";
 
 export interface LockOptions {
   /** Give up waiting after this long (default 60 s). */
@@ -86,11 +87,9 @@ export class FileLock {
 
 async function readOwner(path: string): Promise<LockOwner | undefined> {
   try {
-    const text = await readFile(path, "utf8");
-    if (text.length > MAX_LOCK_FILE_BYTES) return undefined;
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== "object" || value === null) return undefined;
-    const { host, pid, token, acquiredAt } = value as Record<string, unknown>;
+    const value: unknown = JSON.parse((await readFileBounded(path, MAX_LOCK_FILE_BYTES)).toString("utf8"));
+    if (!isJsonObject(value)) return undefined;
+    const { host, pid, token, acquiredAt } = value;
     if (typeof host !== "string" || typeof pid !== "number" || typeof token !== "string") return undefined;
     return { host, pid, token, acquiredAt: typeof acquiredAt === "string" ? acquiredAt : "an unknown time" };
   } catch {

@@ -21,18 +21,20 @@
 import { mkdir, stat } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
 import type { Readable } from "node:stream";
-import { isIndexMediaType, isManifestMediaType, MAX_MANIFEST_BYTES, type Descriptor } from "../descriptor.js";
+import { isIndexMediaType, isManifestMediaType, type Descriptor } from "../descriptor.js";
 import { InvalidContentError, NotFoundError, UnsupportedError } from "../errors.js";
-import { createFileExclusive, errnoCode, ioError, readBounded } from "../fs.js";
+import { createFileExclusive, errnoCode, ioError, readFileBounded } from "../fs.js";
+import { isDigest } from "../digest.js";
+import { isJsonObject } from "../json.js";
 import { PredecessorGraph } from "../predecessors.js";
 import type { Deleter, FetchOptions, PredecessorFinder, ReferencePusher, TagLister, Target } from "../target.js";
 import { verifyBytes } from "../verify.js";
 import { BlobStore, discard } from "./blob-store.js";
 import { collectGarbage, type GcOptions, type GcResult } from "./gc.js";
 import { IndexCommitter } from "./index-commit.js";
-import { isSupportedDigest, validateRefName, type IndexChange } from "./index-file.js";
+import { validateRefName, type IndexChange } from "./index-file.js";
 import type { LockOptions } from "./lock.js";
-import { manifestLinks, type ManifestLinks } from "./manifest-links.js";
+import { manifestLinks, MAX_MANIFEST_BYTES, type ManifestLinks } from "../manifest.js";
 import { verifyLayout, type LayoutReport } from "./verify-layout.js";
 
 export const LAYOUT_VERSION = "1.0.0";
@@ -94,7 +96,7 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
     const markerPath = `${this.root}/oci-layout`;
     let marker: string;
     try {
-      marker = await readBounded(markerPath, MAX_OCI_LAYOUT_BYTES);
+      marker = (await readFileBounded(markerPath, MAX_OCI_LAYOUT_BYTES)).toString("utf8");
     } catch (err) {
       if (errnoCode(err) !== "ENOENT" || !create) {
         if (errnoCode(err) === "ENOENT") {
@@ -165,7 +167,7 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
 
   async resolve(reference: string): Promise<Descriptor> {
     await this.index.refresh();
-    if (isSupportedDigest(reference)) {
+    if (isDigest(reference)) {
       const known = this.index.model.byDigest(reference);
       if (known) return known;
       return this.describeStoredManifest(reference);
@@ -182,7 +184,7 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
     const what = `manifest ${digest} in ${this.name}`;
     let bytes: Buffer;
     try {
-      bytes = Buffer.from(await readBounded(file, MAX_MANIFEST_BYTES, what), "utf8");
+      bytes = await readFileBounded(file, MAX_MANIFEST_BYTES, what);
     } catch (err) {
       if (errnoCode(err) === "ENOENT") throw new NotFoundError(`${what} not found`);
       throw ioError(err, "read", file);
@@ -191,7 +193,8 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
     verifyBytes(desc, bytes, what);
     const mediaType = manifestLinks(bytes)?.mediaType;
     if (mediaType === undefined || !isManifestMediaType(mediaType)) {
-      throw new NotFoundError(`${digest} in ${this.name} is not a manifest`, { hint: "resolve names manifests; fetch blobs by descriptor" });
+      // It exists and matches its digest: the content, not the name, is what is wrong.
+      throw new InvalidContentError(`${digest} in ${this.name} is not a manifest`, { hint: "resolve names manifests; fetch blobs by descriptor" });
     }
     return { ...desc, mediaType };
   }
@@ -317,7 +320,7 @@ function checkLayoutMarker(text: string, file: string): void {
   } catch (err) {
     throw new InvalidContentError(`${file} is not valid JSON`, { cause: err });
   }
-  const version = typeof value === "object" && value !== null ? (value as Record<string, unknown>).imageLayoutVersion : undefined;
+  const version = isJsonObject(value) ? value.imageLayoutVersion : undefined;
   if (typeof version !== "string") throw new InvalidContentError(`${file} has no imageLayoutVersion string`);
   if (!/^1\.\d+\.\d+$/.test(version)) {
     throw new UnsupportedError(`${file} declares image layout version ${version}; only 1.x layouts are supported`);

@@ -10,7 +10,8 @@
  * source (non-distributable, or with `urls`) may be absent.
  */
 import { createReadStream } from "node:fs";
-import { isManifestMediaType, MAX_MANIFEST_BYTES, type Descriptor } from "../descriptor.js";
+import { isManifestMediaType, type Descriptor } from "../descriptor.js";
+import { MAX_MANIFEST_BYTES } from "../manifest.js";
 import { createDigester, parseDigest } from "../digest.js";
 import { OciError, type ErrorCode } from "../errors.js";
 import { errnoCode, ioError } from "../fs.js";

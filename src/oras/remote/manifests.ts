@@ -5,7 +5,8 @@
  * (`Docker-Content-Digest`, by tag): a lying registry is refused.
  */
 import type { Descriptor } from "../descriptor.js";
-import { MANIFEST_MEDIA_TYPES, MAX_MANIFEST_BYTES, isManifestMediaType } from "../descriptor.js";
+import { MANIFEST_MEDIA_TYPES, isManifestMediaType } from "../descriptor.js";
+import { MAX_MANIFEST_BYTES } from "../manifest.js";
 import { digestOf, isDigest, parseDigest } from "../digest.js";
 import { DigestMismatchError, InvalidContentError, RegistryError, SizeLimitError } from "../errors.js";
 import { readAllLimited, verifyBytes } from "../verify.js";

@@ -5,9 +5,10 @@
  * `<alg>-<hex>` listing the referrers, which we also maintain on push.
  */
 import type { Descriptor } from "../descriptor.js";
-import { MAX_MANIFEST_BYTES, MediaType } from "../descriptor.js";
-import { digestOf, isDigest, parseDigest } from "../digest.js";
-import { InvalidContentError, NotFoundError } from "../errors.js";
+import { MediaType } from "../descriptor.js";
+import { digestOf, parseDigest } from "../digest.js";
+import { NotFoundError } from "../errors.js";
+import { MAX_MANIFEST_BYTES, parseReferrersIndex } from "../manifest.js";
 import { readAllLimited } from "../verify.js";
 import { pullScope } from "./auth/scope.js";
 import { discard, header } from "./http.js";
@@ -27,37 +28,6 @@ export interface ReferrersState {
 export function referrersTag(digest: string): string {
   const { algorithm, hex } = parseDigest(digest);
   return `${algorithm}-${hex}`.slice(0, 128);
-}
-
-function asDescriptor(value: unknown, where: string): Descriptor {
-  const d = value as Partial<Descriptor> | null;
-  if (
-    typeof d !== "object" ||
-    d === null ||
-    typeof d.mediaType !== "string" ||
-    typeof d.digest !== "string" ||
-    !isDigest(d.digest) ||
-    typeof d.size !== "number" ||
-    !Number.isSafeInteger(d.size) ||
-    d.size < 0
-  ) {
-    throw new InvalidContentError(`${where} lists an invalid descriptor`);
-  }
-  return d as Descriptor;
-}
-
-/** The `manifests` of an image index, validated. */
-export function indexManifests(bytes: Buffer, where: string): Descriptor[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString("utf8"));
-  } catch {
-    throw new InvalidContentError(`${where} is not valid JSON`);
-  }
-  const list = (parsed as { manifests?: unknown } | null)?.manifests;
-  if (list === undefined || list === null) return [];
-  if (!Array.isArray(list)) throw new InvalidContentError(`${where}: "manifests" is not a list`);
-  return list.map((m) => asDescriptor(m, where));
 }
 
 function filterByType(list: Descriptor[], artifactType: string | undefined): Descriptor[] {
@@ -109,7 +79,7 @@ async function referrersFromApi(
     }
     const filtered = (header(res.headers, "oci-filters-applied") ?? "").split(",").map((s) => s.trim()).includes("artifactType");
     const bytes = await readAllLimited(res.body, MAX_MANIFEST_BYTES, where);
-    const list = indexManifests(bytes, where);
+    const list = parseReferrersIndex(bytes, where);
     out.push(...(filtered ? list : filterByType(list, opts.artifactType)));
     const link = nextLink(header(res.headers, "link"));
     url = link !== undefined ? new URL(link, res.url) : undefined;
@@ -124,23 +94,11 @@ async function referrersFromTag(
 ): Promise<Descriptor[]> {
   try {
     const { bytes } = await getManifest(ctx, referrersTag(subject.digest), opts.signal);
-    return filterByType(indexManifests(bytes, `referrers index ${referrersTag(subject.digest)}`), opts.artifactType);
+    return filterByType(parseReferrersIndex(bytes, `referrers index ${referrersTag(subject.digest)}`), opts.artifactType);
   } catch (err) {
     if (err instanceof NotFoundError) return [];
     throw err;
   }
-}
-
-/** The descriptor under which a manifest is listed as a referrer (artifactType falls back to config.mediaType). */
-export function referrerDescriptor(desc: Descriptor, manifest: Record<string, unknown>): Descriptor {
-  const out: Descriptor = { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
-  const config = manifest.config as { mediaType?: unknown } | undefined;
-  const artifactType = typeof manifest.artifactType === "string" ? manifest.artifactType : typeof config?.mediaType === "string" ? config.mediaType : undefined;
-  if (artifactType !== undefined) out.artifactType = artifactType;
-  if (typeof manifest.annotations === "object" && manifest.annotations !== null) {
-    out.annotations = manifest.annotations as Record<string, string>;
-  }
-  return out;
 }
 
 /**
@@ -152,7 +110,7 @@ export async function addToReferrersIndex(ctx: RepoContext, subject: Descriptor,
   const tag = referrersTag(subject.digest);
   let existing: Descriptor[] = [];
   try {
-    existing = indexManifests((await getManifest(ctx, tag, signal)).bytes, `referrers index ${tag}`);
+    existing = parseReferrersIndex((await getManifest(ctx, tag, signal)).bytes, `referrers index ${tag}`);
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
   }

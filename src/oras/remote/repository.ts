@@ -5,8 +5,9 @@
  */
 import { Readable } from "node:stream";
 import type { Descriptor } from "../descriptor.js";
-import { isManifestMediaType, MAX_MANIFEST_BYTES } from "../descriptor.js";
+import { isManifestMediaType } from "../descriptor.js";
 import { isDigest } from "../digest.js";
+import { manifestLinks, MAX_MANIFEST_BYTES, referrerDescriptor } from "../manifest.js";
 import { InvalidReferenceError, SizeMismatchError } from "../errors.js";
 import { isValidRepository, isValidTag, parseReference, type RegistryReference } from "../reference.js";
 import type { Deleter, FetchOptions, Mounter, PredecessorFinder, TagLister, Target } from "../target.js";
@@ -20,7 +21,7 @@ import {
   resolveManifest,
   type ManifestContent,
 } from "./manifests.js";
-import { addToReferrersIndex, listReferrers, referrerDescriptor, type ReferrersState } from "./referrers.js";
+import { addToReferrersIndex, listReferrers, type ReferrersState } from "./referrers.js";
 import { RegistryClient, type RemoteOptions } from "./registry-client.js";
 import { listTags } from "./tags.js";
 import { DEFAULT_UPLOAD_POLICY, uploadBlob, type RepoContext, type UploadPolicy } from "./upload.js";
@@ -115,11 +116,8 @@ export class RemoteRepository implements Target, Mounter, TagLister, Predecessor
     if (opts.tag !== undefined && !isValidTag(opts.tag)) throw new InvalidReferenceError(`invalid tag "${opts.tag}"`);
     const result = await putManifest(this.ctx, desc, buf, opts.tag ?? desc.digest, opts.signal);
     if (result.subject !== undefined) return;
-    const manifest = parseJsonObject(buf);
-    const subject = manifest?.subject as Descriptor | undefined;
-    if (manifest && subject && typeof subject.digest === "string" && isDigest(subject.digest)) {
-      await addToReferrersIndex(this.ctx, subject, referrerDescriptor(desc, manifest), opts.signal);
-    }
+    const links = manifestLinks(buf);
+    if (links?.subject) await addToReferrersIndex(this.ctx, links.subject, referrerDescriptor(desc, links), opts.signal);
   }
 
   /** Point tag at an existing manifest: fetch it by digest and PUT it under the tag. */
@@ -146,14 +144,5 @@ export class RemoteRepository implements Target, Mounter, TagLister, Predecessor
   async delete(desc: Descriptor, opts: Signal = {}): Promise<void> {
     if (isManifestMediaType(desc.mediaType)) await deleteManifest(this.ctx, desc, opts.signal);
     else await deleteBlob(this.ctx, desc, opts.signal);
-  }
-}
-
-function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(bytes.toString("utf8"));
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -4,14 +4,15 @@
  * that every tool using it (docker, oras, helm) shares one place: `auths` entries,
  * `credHelpers` per host and a default `credsStore`.
  */
-import { mkdir, readFile, realpath, stat } from "node:fs/promises";
+import { mkdir, realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { InvalidContentError, IoError, SizeLimitError } from "../../errors.js";
 import { DOCKER_HUB } from "../../reference.js";
 import { helperErase, helperGet, helperStore, type HelperOptions } from "./cred-helper.js";
 import { memoiseCredentials, type Credential, type CredentialProvider } from "./credentials.js";
-import { writeFileAtomic } from "../../fs.js";
+import { readFileBounded, writeFileAtomic } from "../../fs.js";
+import { isJsonObject } from "../../json.js";
 
 /** Docker Hub's key in `auths` and the server URL docker gives credential helpers. */
 export const DOCKER_HUB_SERVER_URL = "https://index.docker.io/v1/";
@@ -53,16 +54,10 @@ interface ConfigFile {
   data: Record<string, unknown>;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 async function readConfigFile(path: string): Promise<ConfigFile> {
   let text: string;
   try {
-    const info = await stat(path);
-    if (info.size > MAX_CONFIG_BYTES) throw new SizeLimitError(MAX_CONFIG_BYTES, `docker config ${path}`);
-    text = await readFile(path, "utf8");
+    text = (await readFileBounded(path, MAX_CONFIG_BYTES, `docker config ${path}`)).toString("utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return { path, exists: false, data: {} };
     if (err instanceof SizeLimitError) throw err;
@@ -77,13 +72,13 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
       hint: "fix or remove the file",
     });
   }
-  if (!isRecord(data)) throw new InvalidContentError(`docker config ${path} is not a JSON object`);
+  if (!isJsonObject(data)) throw new InvalidContentError(`docker config ${path} is not a JSON object`);
   return { path, exists: true, data };
 }
 
 function stringMap(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  if (isRecord(value)) for (const [k, v] of Object.entries(value)) if (typeof v === "string") out[k] = v;
+  if (isJsonObject(value)) for (const [k, v] of Object.entries(value)) if (typeof v === "string") out[k] = v;
   return out;
 }
 
@@ -104,7 +99,7 @@ function helperFor(data: Record<string, unknown>, registry: string): string | un
 }
 
 function credentialFromEntry(entry: unknown, path: string, key: string): Credential | undefined {
-  if (!isRecord(entry)) return undefined;
+  if (!isJsonObject(entry)) return undefined;
   const cred: Credential = {};
   if (typeof entry.auth === "string" && entry.auth !== "") {
     const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
@@ -140,7 +135,7 @@ export async function lookupDockerCredential(registry: string, opts: DockerConfi
     const fromHelper = await helperGet(helper, serverUrlFor(registry), helperOptions(opts));
     if (fromHelper) return fromHelper;
   }
-  const auths = isRecord(file.data.auths) ? file.data.auths : {};
+  const auths = isJsonObject(file.data.auths) ? file.data.auths : {};
   for (const key of keysFor(auths, registry)) {
     const cred = credentialFromEntry(auths[key], file.path, key);
     if (cred) return cred;
@@ -172,9 +167,9 @@ export async function storeDockerCredential(
     await helperStore(helper, serverUrl, cred.username, cred.password, helperOptions(opts));
     return { location: `credential helper docker-credential-${helper}` };
   }
-  const auths = isRecord(file.data.auths) ? { ...file.data.auths } : {};
+  const auths = isJsonObject(file.data.auths) ? { ...file.data.auths } : {};
   const key = keysFor(auths, registry)[0] ?? serverUrl;
-  const previous = isRecord(auths[key]) ? auths[key] : {};
+  const previous = isJsonObject(auths[key]) ? auths[key] : {};
   // Keep unrelated fields of the entry (e.g. email) but none of the old secrets.
   const { auth: _a, username: _u, password: _p, identitytoken: _i, registrytoken: _r, ...kept } = previous;
   auths[key] = { ...kept, auth: Buffer.from(`${cred.username}:${cred.password}`, "utf8").toString("base64") };
@@ -189,7 +184,7 @@ export async function eraseDockerCredential(registry: string, opts: DockerConfig
   let removed = false;
   const helper = helperFor(file.data, registry);
   if (helper !== undefined) removed = await helperErase(helper, serverUrlFor(registry), helperOptions(opts));
-  if (isRecord(file.data.auths)) {
+  if (isJsonObject(file.data.auths)) {
     const auths = { ...file.data.auths };
     const keys = keysFor(auths, registry);
     if (keys.length > 0) {
