@@ -11,7 +11,9 @@ import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
 import { DeniedError, UnauthorizedError } from "../../src/oras/errors.js";
 import { staticCredentials, type Credential } from "../../src/oras/remote/auth/credentials.js";
 import { dockerCredentials } from "../../src/oras/remote/auth/docker-config.js";
+import { DEFAULT_OAUTH_CLIENT_ID } from "../../src/oras/remote/auth/client.js";
 import { RemoteRegistry } from "../../src/oras/remote/registry.js";
+import { DEFAULT_LOGIN_COMMAND } from "../../src/oras/remote/response-errors.js";
 import { RemoteRepository } from "../../src/oras/remote/repository.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { startRegistry, type RunningRegistry } from "../support/registry.js";
@@ -216,10 +218,27 @@ describe("Bearer tokens (token server)", () => {
 
     const writer = new RegistryHelper(registry.host, alice()).repo("team/oauth");
     const { manifest } = await pushImage(writer, "v1", "oauth layer");
-    const repo = new RemoteRepository({ registry: registry.host, repository: "team/oauth" }, { credentials: staticCredentials({ [registry.host]: { identityToken: refreshToken } }) });
+    const identity = staticCredentials({ [registry.host]: { identityToken: refreshToken } });
+    const repo = new RemoteRepository({ registry: registry.host, repository: "team/oauth" }, { credentials: identity, oauthClientId: "kit" });
     tokens.requests.length = 0;
     expect(await repo.resolve("v1")).toEqual(manifest);
     expect(tokens.requests).toHaveLength(1);
     expect(tokens.requests[0]).toMatchObject({ method: "POST", grantType: "refresh_token", clientId: "kit", scopes: ["repository:team/oauth:pull"], status: 200 });
+
+    // Without the option the library names itself neutrally, not after any tool built on it.
+    tokens.requests.length = 0;
+    await new RemoteRepository({ registry: registry.host, repository: "team/oauth" }, { credentials: identity }).resolve("v1");
+    expect(tokens.requests.map((r) => r.clientId)).toEqual([DEFAULT_OAUTH_CLIENT_ID]);
+    expect(DEFAULT_OAUTH_CLIENT_ID).not.toBe("kit");
+  });
+
+  it("names the client's login command in authentication hints", async () => {
+    const bytes = Buffer.from("anonymous push with a hint");
+    const options = [{}, { loginCommand: "acme login" }];
+    const [plain, named] = await Promise.all(
+      options.map((o) => new RemoteRepository({ registry: registry.host, repository: "public/hint" }, o).push(blob(bytes), bytes).catch((e: unknown) => e)),
+    );
+    expect((plain as UnauthorizedError).hint).toContain(`${DEFAULT_LOGIN_COMMAND} ${registry.host}`);
+    expect((named as UnauthorizedError).hint).toContain(`acme login ${registry.host}`);
   });
 });

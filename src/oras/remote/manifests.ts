@@ -11,8 +11,8 @@ import { DigestMismatchError, InvalidContentError, RegistryError, SizeLimitError
 import { readAllLimited, verifyBytes } from "../verify.js";
 import { deleteScope, pullScope, pushScope } from "./auth/scope.js";
 import { discard, header, type HttpResponse } from "./http.js";
-import { errorFromResponse, type ErrorContext } from "./response-errors.js";
-import type { RepoContext } from "./upload.js";
+import { repoErrorContext, type RepoContext } from "./registry-client.js";
+import { errorFromResponse, registryResponse, type ErrorContext } from "./response-errors.js";
 
 /** Every manifest type we understand, OCI first. */
 export const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(", ");
@@ -28,7 +28,7 @@ export function manifestName(repository: string, reference: string): string {
 }
 
 function manifestContext(ctx: RepoContext, reference: string, action: string): ErrorContext {
-  return { registry: ctx.client.registry, repository: ctx.repository, what: `manifest ${manifestName(ctx.repository, reference)}`, action };
+  return repoErrorContext(ctx, `manifest ${manifestName(ctx.repository, reference)}`, action);
 }
 
 function manifestUrl(ctx: RepoContext, reference: string): URL {
@@ -70,7 +70,7 @@ function claimedDigest(res: HttpResponse, ectx: ErrorContext): string | undefine
   try {
     parseDigest(value);
   } catch {
-    throw new RegistryError(`${ectx.registry} sent an invalid Docker-Content-Digest for ${ectx.what}`, res.status);
+    throw new RegistryError(`${ectx.registry} sent an invalid Docker-Content-Digest for ${ectx.what}`, res.status, { response: registryResponse(res) });
   }
   return value;
 }
