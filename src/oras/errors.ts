@@ -54,15 +54,15 @@ export interface ErrorDetails {
 export class OciError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
-  /** Set when the error was built from a registry's answer. */
-  readonly response: RegistryResponse | undefined;
+  /** Set when the error was built from a registry's answer. Not enumerable, like `cause`: context, not identity. */
+  declare readonly response: RegistryResponse | undefined;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
     this.code = code;
     this.hint = details.hint;
-    this.response = details.response;
+    Object.defineProperty(this, "response", { value: details.response, enumerable: false, writable: false, configurable: true });
   }
 }
 

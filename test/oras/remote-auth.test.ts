@@ -2,7 +2,7 @@
  * Authentication against the real registry: htpasswd (Basic) and token (Bearer, with the test token
  * server), credentials from a docker config with a credential helper, and what errors say.
  */
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
@@ -87,7 +87,7 @@ describe("Basic auth (htpasswd)", () => {
     expect(proxy.requests.slice(1).every((r) => r.hasAuthorization)).toBe(true);
   });
 
-  it("uses credentials from a docker config through a credential helper", async () => {
+  it("uses credentials from a docker config through a credential helper, asked once for every client", async () => {
     const dir = await mkdtemp(join(tmpdir(), "kit-auth-helper-"));
     try {
       const bin = join(dir, "bin");
@@ -95,6 +95,7 @@ describe("Basic auth (htpasswd)", () => {
       // A helper that knows one server; it must be asked with the registry host on stdin.
       const script = `#!/bin/sh
 read server
+echo "$1 $server" >> "${join(dir, "helper.log")}"
 if [ "$1" = get ] && [ "$server" = "${proxy.host}" ]; then
   printf '{"ServerURL":"%s","Username":"alice","Secret":"${PASSWORD}"}' "$server"
   exit 0
@@ -108,6 +109,9 @@ echo "credentials not found in native keychain"; exit 1
       const repo = new RemoteRepository({ registry: proxy.host, repository: "private/helper" }, { credentials });
       const { manifest } = await pushImage(repo, "v1", "via helper");
       expect(await repo.resolve("v1")).toEqual(manifest);
+      // A second client with the same options shares the provider's one memo: no second helper run.
+      expect(await new RemoteRepository({ registry: proxy.host, repository: "private/helper" }, { credentials }).resolve("v1")).toEqual(manifest);
+      expect((await readFile(join(dir, "helper.log"), "utf8")).trim().split("\n")).toEqual([`get ${proxy.host}`]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
