@@ -88,7 +88,7 @@ export interface AgentOptions {
 }
 
 /** Connections per origin: enough for parallel blob transfers, few enough to be polite. */
-export const CONNECTIONS_PER_ORIGIN = 8;
+const CONNECTIONS_PER_ORIGIN = 8;
 
 const agents = new Map<string, Agent>();
 

@@ -15,7 +15,7 @@ import { repoErrorContext, type RepoContext } from "./registry-client.js";
 import { errorFromResponse, registryResponse, type ErrorContext } from "./response-errors.js";
 
 /** Every manifest type we understand, OCI first. */
-export const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(", ");
+const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(", ");
 
 export interface ManifestContent {
   descriptor: Descriptor;
@@ -23,7 +23,7 @@ export interface ManifestContent {
 }
 
 /** "team/app:v1" or "team/app@sha256:…". */
-export function manifestName(repository: string, reference: string): string {
+function manifestName(repository: string, reference: string): string {
   return isDigest(reference) || reference.includes(":") ? `${repository}@${reference}` : `${repository}:${reference}`;
 }
 
@@ -42,7 +42,7 @@ function contentType(res: HttpResponse): string {
 }
 
 /** The manifest's media type: Content-Type, or the `mediaType` field when the registry sent a generic type. */
-export function manifestMediaType(res: HttpResponse, bytes: Buffer | undefined, what: string): string | undefined {
+function manifestMediaType(res: HttpResponse, bytes: Buffer | undefined, what: string): string | undefined {
   const type = contentType(res);
   if (!GENERIC_TYPES.has(type)) return type;
   if (bytes === undefined) return undefined;
@@ -120,7 +120,7 @@ export async function getManifest(ctx: RepoContext, reference: string, signal?: 
  * The descriptor of a manifest from a HEAD; undefined when the registry's
  * answer lacks what a descriptor needs (then the caller GETs instead).
  */
-export async function headManifest(ctx: RepoContext, reference: string, signal?: AbortSignal): Promise<Descriptor | undefined> {
+async function headManifest(ctx: RepoContext, reference: string, signal?: AbortSignal): Promise<Descriptor | undefined> {
   const ectx = manifestContext(ctx, reference, "resolve");
   const res = await ctx.client.send({
     method: "HEAD",

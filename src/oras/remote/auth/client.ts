@@ -17,7 +17,7 @@ import { isEmptyCredential, type Credential, type CredentialProvider } from "./c
 import { normaliseScopes, scopeKey } from "./scope.js";
 
 /** Token lifetime when the token service does not say (the distribution token spec's default). */
-export const DEFAULT_TOKEN_SECONDS = 60;
+const DEFAULT_TOKEN_SECONDS = 60;
 const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
 /** The OAuth2 client_id presented when exchanging an identity token, unless the client options name one. */
 export const DEFAULT_OAUTH_CLIENT_ID = "oci-client";
@@ -97,7 +97,7 @@ export interface AuthLayerOptions {
   loginCommand?: string;
 }
 
-export function basicAuthorization(cred: Credential): string {
+function basicAuthorization(cred: Credential): string {
   return `Basic ${Buffer.from(`${cred.username ?? ""}:${cred.password ?? ""}`, "utf8").toString("base64")}`;
 }
 
