@@ -244,5 +244,19 @@ describe("Bearer tokens (token server)", () => {
     );
     expect((plain as UnauthorizedError).hint).toContain(`${DEFAULT_LOGIN_COMMAND} ${registry.host}`);
     expect((named as UnauthorizedError).hint).toContain(`acme login ${registry.host}`);
+    // The refusal the hint answers is kept too: the registry's 401 to the upload, even with an (anonymous) token.
+    expect((plain as UnauthorizedError).response).toMatchObject({
+      method: "POST",
+      status: 401,
+      url: `http://${registry.host}/v2/public/hint/blobs/uploads/`,
+    });
+    expect((plain as UnauthorizedError).response!.errors.map((e) => e.code)).toContain("UNAUTHORIZED");
+  });
+
+  it("keeps the registry's 401 on an authentication failure", async () => {
+    const anon = new RemoteRepository({ registry: registry.host, repository: "team/private" });
+    const err = (await anon.resolve("v1").catch((e: unknown) => e)) as UnauthorizedError;
+    expect(err).toBeInstanceOf(UnauthorizedError);
+    expect(err.response).toMatchObject({ method: "HEAD", status: 401, url: `http://${registry.host}/v2/team/private/manifests/v1` });
   });
 });

@@ -81,6 +81,11 @@ export function registryResponse(res: HttpResponse, errors: readonly RegistryErr
   return { method: res.method, url: redactedUrl(res.url), status: res.status, errors };
 }
 
+/** Read (bounded) what the registry said in an answer; consumes the body. */
+export async function readRegistryResponse(res: HttpResponse): Promise<RegistryResponse> {
+  return registryResponse(res, parseRegistryErrors(await readErrorBody(res)));
+}
+
 /** True when the registry's answer behind err carried one of these error codes. */
 export function hasRegistryCode(err: OciError, ...codes: string[]): boolean {
   return err.response?.errors.some((e) => codes.includes(e.code)) ?? false;

@@ -7,11 +7,11 @@
  * Credentials go only to the registry's own origin and to its token realm,
  * never in a message.
  */
-import { DeniedError, RegistryError, UnauthorizedError, UnsupportedError } from "../../errors.js";
+import { DeniedError, RegistryError, UnauthorizedError, UnsupportedError, type RegistryResponse } from "../../errors.js";
 import { isLoopbackRegistry } from "../../reference.js";
 import { readAllLimited } from "../../verify.js";
-import { discard, isReplayable, sameOrigin, type HttpRequest, type HttpResponse, type Layer, type Send } from "../http.js";
-import { DEFAULT_LOGIN_COMMAND, errorFromResponse, loginHint, registryResponse } from "../response-errors.js";
+import { isReplayable, sameOrigin, type HttpRequest, type HttpResponse, type Layer, type Send } from "../http.js";
+import { DEFAULT_LOGIN_COMMAND, errorFromResponse, loginHint, readRegistryResponse, registryResponse } from "../response-errors.js";
 import { parseChallenges, preferredChallenge, type Challenge } from "./challenge.js";
 import { isEmptyCredential, type Credential, type CredentialProvider } from "./credentials.js";
 import { normaliseScopes, scopeKey } from "./scope.js";
@@ -122,10 +122,11 @@ export function authLayer(opts: AuthLayerOptions): Layer {
   const state = opts.cache.state(opts.registry);
   const loginCommand = opts.loginCommand ?? DEFAULT_LOGIN_COMMAND;
   const getCredential = async (): Promise<Credential | undefined> => opts.credentials?.(opts.registry);
-  const required = (): UnauthorizedError =>
-    new UnauthorizedError(`authentication required for ${opts.registry}`, { hint: loginHint(opts.registry, loginCommand) });
-  const invalid = (): UnauthorizedError =>
-    new UnauthorizedError(`invalid credentials for ${opts.registry}`, { hint: loginHint(opts.registry, loginCommand) });
+  const hint = loginHint(opts.registry, loginCommand);
+  const required: AuthFailure = (response) =>
+    new UnauthorizedError(`authentication required for ${opts.registry}`, response ? { hint, response } : { hint });
+  const invalid: AuthFailure = (response) =>
+    new UnauthorizedError(`invalid credentials for ${opts.registry}`, response ? { hint, response } : { hint });
 
   const tokenFor = async (scopes: readonly string[], alsoUnder?: string): Promise<string> => {
     const key = scopeKey(scopes);
@@ -162,14 +163,14 @@ export function authLayer(opts: AuthLayerOptions): Layer {
     if (first.status !== 401 || !sameOrigin(first.url, opts.origin)) return first;
 
     const challenge = preferredChallenge(parseChallenges(first.headers["www-authenticate"]));
-    await discard(first);
-    if (challenge === undefined || !isReplayable(req.body)) throw sent !== undefined ? invalid() : required();
+    const refusal = await readRegistryResponse(first);
+    if (challenge === undefined || !isReplayable(req.body)) throw sent !== undefined ? invalid(refusal) : required(refusal);
     const cred = await getCredential();
 
     if (challenge.scheme === "basic") {
       state.scheme = "basic";
-      if (!cred || !hasPassword(cred)) throw required();
-      if (sent?.startsWith("Basic ")) throw invalid();
+      if (!cred || !hasPassword(cred)) throw required(refusal);
+      if (sent?.startsWith("Basic ")) throw invalid(refusal);
       return expectAuthorized(await next(withAuthorization(req, basicAuthorization(cred))), invalid);
     }
     if (challenge.scheme === "bearer") {
@@ -180,13 +181,11 @@ export function authLayer(opts: AuthLayerOptions): Layer {
       const token = await tokenFor(all, scopeKey(scopes));
       const second = await next(withAuthorization(req, `Bearer ${token}`));
       if (second.status !== 401) return second;
-      await discard(second);
+      const denial = await readRegistryResponse(second);
       state.forget(scopeKey(all));
       state.forget(scopeKey(scopes));
-      if (isEmptyCredential(cred)) throw required();
-      throw new DeniedError(`${opts.registry} denied ${describeScopes(all)} with the credentials given`, {
-        hint: loginHint(opts.registry, loginCommand),
-      });
+      if (isEmptyCredential(cred)) throw required(denial);
+      throw new DeniedError(`${opts.registry} denied ${describeScopes(all)} with the credentials given`, { hint, response: denial });
     }
     throw new UnsupportedError(`${opts.registry} asks for "${challenge.scheme}" authentication, which is not supported`);
   };
@@ -202,15 +201,17 @@ function learnBearer(state: RegistryAuthState, challenge: Challenge, registry: s
   state.service = challenge.params.service;
 }
 
-async function expectAuthorized(res: HttpResponse, invalid: () => UnauthorizedError): Promise<HttpResponse> {
+async function expectAuthorized(res: HttpResponse, invalid: AuthFailure): Promise<HttpResponse> {
   if (res.status !== 401) return res;
-  await discard(res);
-  throw invalid();
+  throw invalid(await readRegistryResponse(res));
 }
 
+/** An authentication failure, with the answer that refused us when there was one. */
+type AuthFailure = (response?: RegistryResponse) => UnauthorizedError;
+
 interface TokenErrors {
-  required: () => UnauthorizedError;
-  invalid: () => UnauthorizedError;
+  required: AuthFailure;
+  invalid: AuthFailure;
 }
 
 /**
@@ -260,8 +261,8 @@ async function fetchToken(
 
   const res = await opts.tokenSend(req);
   if (res.status === 401 || res.status === 403) {
-    await discard(res);
-    throw isEmptyCredential(cred) ? errors.required() : errors.invalid();
+    const refusal = await readRegistryResponse(res);
+    throw isEmptyCredential(cred) ? errors.required(refusal) : errors.invalid(refusal);
   }
   if (res.status !== 200) {
     const loginCommand = opts.loginCommand ?? DEFAULT_LOGIN_COMMAND;
