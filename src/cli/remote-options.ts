@@ -1,6 +1,6 @@
 /** Flags every registry command shares, turned into the oras layer's options. */
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
-import { dockerCredentials, memoiseCredentials, setLoginCommand } from "../oras/remote/index.js";
+import { dockerCredentials } from "../oras/remote/index.js";
 import { packageVersion } from "./version.js";
 
 export interface RemoteFlags {
@@ -9,10 +9,11 @@ export interface RemoteFlags {
 }
 
 export function remoteOptions(flags: RemoteFlags): RemoteOptions {
-  setLoginCommand("kit login");
   const opts: RemoteOptions = {
-    credentials: memoiseCredentials(dockerCredentials()),
+    credentials: dockerCredentials(),
     userAgent: `kit/${packageVersion()}`,
+    loginCommand: "kit login",
+    oauthClientId: "kit",
     // One streamed PUT per large blob, as skopeo does: about 30% faster here than 16 MiB PATCH chunks,
     // and a registry-to-registry copy is verified by the destination's ?digest= check either way.
     upload: { largeBlobs: "stream" },

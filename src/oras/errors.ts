@@ -20,21 +20,49 @@ export type ErrorCode =
   | "REGISTRY" // registry answered with an unexpected error
   | "IO"; // local filesystem failure
 
+/** One entry of a registry's distribution-spec error body: `{"errors":[{code, message, detail}]}`. */
+export interface RegistryErrorEntry {
+  /** e.g. "MANIFEST_UNKNOWN", "DIGEST_INVALID"; "UNKNOWN" when the registry sent none. */
+  code: string;
+  message: string;
+  /** Whatever JSON the registry put in `detail`; absent when it sent none. */
+  detail?: unknown;
+}
+
+/**
+ * What a registry answered, kept on an error built from its response (as
+ * oras-go's errcode.ErrorResponse keeps it), so callers can act on the
+ * registry's codes instead of parsing messages.
+ */
+export interface RegistryResponse {
+  method: string;
+  /** scheme://host/path of the request: never credentials, never the query (upload and storage URLs carry secrets there). */
+  url: string;
+  status: number;
+  /** The body's `errors` list (read bounded); empty when it had none. */
+  errors: readonly RegistryErrorEntry[];
+}
+
 export interface ErrorDetails {
   /** A second line telling the user what to do next. */
   hint?: string;
   cause?: unknown;
+  /** The registry response this error was built from. */
+  response?: RegistryResponse;
 }
 
 export class OciError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  /** Set when the error was built from a registry's answer. Not enumerable, like `cause`: context, not identity. */
+  declare readonly response: RegistryResponse | undefined;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = new.target.name;
     this.code = code;
     this.hint = details.hint;
+    Object.defineProperty(this, "response", { value: details.response, enumerable: false, writable: false, configurable: true });
   }
 }
 
@@ -142,4 +170,19 @@ export class IoError extends OciError {
 
 export function isOciError(err: unknown): err is OciError {
   return err instanceof OciError;
+}
+
+/**
+ * The same error (class, code, hint, response and every other field) with
+ * `context: ` before its message, for a caller that knows where it happened.
+ * A new object, because the original may be shared (a memoised rejection).
+ */
+export function withContext<E extends OciError>(err: E, context: string): E {
+  const copy = Object.create(Object.getPrototypeOf(err) as object, Object.getOwnPropertyDescriptors(err)) as E;
+  const message = `${context}: ${err.message}`;
+  Object.defineProperty(copy, "message", { value: message, writable: true, configurable: true, enumerable: false });
+  // Read the stack once here: V8 may keep it behind an accessor bound to the original.
+  const stack = typeof err.stack === "string" ? err.stack.replace(err.message, message) : undefined;
+  Object.defineProperty(copy, "stack", { value: stack, writable: true, configurable: true, enumerable: false });
+  return copy;
 }

@@ -41,10 +41,11 @@ describe("Basic auth (htpasswd)", () => {
     expect(existsSync(path.join(config, "config.json"))).toBe(false);
   });
 
-  it("exits 6 without credentials", async () => {
+  it("exits 6 without credentials, hinting at kit login", async () => {
     const result = await runKit(["resolve", `${registry.host}/team/app:v1`], { env: { DOCKER_CONFIG: await dockerConfigDir() } });
     expect(result.code).toBe(6);
     expect(result.stderr).toContain(registry.host);
+    expect(result.stderr).toContain(`kit: hint: run \`kit login ${registry.host}\``);
   });
 
   it("logs in, uses the saved credentials, logs out", async () => {

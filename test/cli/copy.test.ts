@@ -209,9 +209,38 @@ describe("faults", () => {
     proxy.clearRules();
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/digest mismatch/);
+    expect(result.stderr).toContain(`kit: error: copy: reading from the source ${proxy.host}/src/app: `);
     expect(existsSync(path.join(dir, "blobs", "sha256", victim.digest.slice(7)))).toBe(false);
     const index = existsSync(path.join(dir, "index.json")) ? JSON.parse(await readFile(path.join(dir, "index.json"), "utf8")) : { manifests: [] };
     expect(index.manifests.map((m: { digest: string }) => m.digest)).not.toContain(image.digest);
+  });
+
+  it("says whether the source or the destination failed, with the usual exit codes", async () => {
+    const victim = image.images[0]!.layers[0]!;
+    proxy.addRule({
+      method: "GET",
+      path: new RegExp(`/blobs/${victim.digest}$`),
+      status: 404,
+      body: JSON.stringify({ errors: [{ code: "BLOB_UNKNOWN", message: "blob unknown to registry" }] }),
+      times: Infinity,
+    });
+    const missing = await runKit(["copy", `${proxy.host}/src/app:v1`, `oci:${await tempDir()}:v1`]);
+    proxy.clearRules();
+    expect(missing.code).toBe(5);
+    expect(missing.stderr).toContain(`kit: error: copy: reading from the source ${proxy.host}/src/app: blob ${victim.digest} not found`);
+
+    proxy.addRule({
+      method: "POST",
+      path: /^\/v2\/refusing\/app\/blobs\/uploads\//,
+      status: 403,
+      body: JSON.stringify({ errors: [{ code: "DENIED", message: "requested access to the resource is denied" }] }),
+      times: Infinity,
+    });
+    const refused = await runKit(["copy", `${a.host}/src/app:v1`, `${proxy.host}/refusing/app:v1`]);
+    proxy.clearRules();
+    expect(refused.code).toBe(6);
+    expect(refused.stderr).toContain(`kit: error: copy: writing to the destination ${proxy.host}/refusing/app: ${proxy.host} denied push access`);
+    expect(refused.stderr).toContain("DENIED: requested access to the resource is denied");
   });
 
   it("refuses a lying Docker-Content-Digest with exit 4", async () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { copy, copyGraph, executeCopy, planCopy, type CopyPlan, type CopyProgressEvent } from "../../src/oras/copy/index.js";
+import { pipeline } from "node:stream/promises";
+import { Writable } from "node:stream";
+import { copy, copyGraph, executeCopy, planCopy, type CopyDestination, type CopyPlan, type CopyProgressEvent } from "../../src/oras/copy/index.js";
 import { MediaType } from "../../src/oras/descriptor.js";
-import { DigestMismatchError, InvalidContentError, RegistryError, SizeLimitError, UsageError } from "../../src/oras/errors.js";
+import { DigestMismatchError, InvalidContentError, IoError, NotFoundError, RegistryError, SizeLimitError, UsageError } from "../../src/oras/errors.js";
 import { MemoryStore } from "../../src/oras/memory.js";
 import {
   barrier,
@@ -248,6 +250,39 @@ describe("executeCopy / copy", () => {
     },
   );
 
+  it("says which side failed, keeping the error's class", async () => {
+    const g = twoPlatformIndex();
+    // The source lacks a blob its manifest names.
+    const partial = await storeWith("src", ...g.all.filter((c) => c !== g.armOnly));
+    const missing = await copyGraph(partial, new MemoryStore("dst"), g.index.desc).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect((missing as Error).message).toBe(`copy: reading from the source src: ${g.armOnly.desc.digest} not found in src`);
+
+    // The source's own check fails while its bytes stream into the destination.
+    const wrong = Buffer.from(g.amdOnly.bytes);
+    wrong[0] = wrong[0]! ^ 0xff;
+    const lying = lyingSource(await storeWith("src", ...g.all), g.amdOnly.desc.digest, wrong);
+    const corrupt = await copyGraph(lying, new MemoryStore("dst"), g.index.desc).catch((e: unknown) => e);
+    expect(corrupt).toBeInstanceOf(DigestMismatchError);
+    expect((corrupt as Error).message).toMatch(/^copy: reading from the source src \(lying about sha256:[0-9a-f]+\): digest mismatch/);
+
+    // A destination that fails while reading a blob is not blamed on the source it was reading.
+    const store = new MemoryStore("dst");
+    const full: CopyDestination = {
+      exists: (desc) => store.exists(desc),
+      fetch: (desc, opts) => store.fetch(desc, opts),
+      push: async (desc, body, opts) => {
+        if (body instanceof Uint8Array) return store.push(desc, body, opts);
+        const disk = new Writable({ write: (_chunk, _encoding, done) => done(new IoError("no space left on device")) });
+        await pipeline(body, disk);
+      },
+    };
+    Object.assign(full, { name: "oci:/full" });
+    const refused = await copyGraph(await storeWith("src", ...g.all), full, g.index.desc).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(IoError);
+    expect((refused as Error).message).toBe("copy: writing to the destination oci:/full: no space left on device");
+  });
+
   it("passes verifySource through to the source's fetch for blobs", async () => {
     const g = twoPlatformIndex();
     const srcRec = new Recorder();
@@ -302,7 +337,8 @@ describe("executeCopy / copy", () => {
     // Post-order starts the config, layer 0 and layer 1 first; layer 0 fails once all three are in flight.
     const err = await copyGraph(src, dst, m.desc, { concurrency: 3 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RegistryError);
-    expect((err as Error).message).toBe("upload refused");
+    // The destination failed, and the message says so (class and code unchanged).
+    expect((err as Error).message).toBe("copy: writing to the destination dst: upload refused");
     expect(abortedWhileInFlight).toBe(2);
     expect(rec.active).toBe(0); // every push had finished before copy returned
     expect(rec.pushed).toEqual([]);

@@ -2,7 +2,7 @@
  * Authentication against the real registry: htpasswd (Basic) and token (Bearer, with the test token
  * server), credentials from a docker config with a credential helper, and what errors say.
  */
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
@@ -11,7 +11,9 @@ import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
 import { DeniedError, UnauthorizedError } from "../../src/oras/errors.js";
 import { staticCredentials, type Credential } from "../../src/oras/remote/auth/credentials.js";
 import { dockerCredentials } from "../../src/oras/remote/auth/docker-config.js";
+import { DEFAULT_OAUTH_CLIENT_ID } from "../../src/oras/remote/auth/client.js";
 import { RemoteRegistry } from "../../src/oras/remote/registry.js";
+import { DEFAULT_LOGIN_COMMAND } from "../../src/oras/remote/response-errors.js";
 import { RemoteRepository } from "../../src/oras/remote/repository.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { startRegistry, type RunningRegistry } from "../support/registry.js";
@@ -85,7 +87,7 @@ describe("Basic auth (htpasswd)", () => {
     expect(proxy.requests.slice(1).every((r) => r.hasAuthorization)).toBe(true);
   });
 
-  it("uses credentials from a docker config through a credential helper", async () => {
+  it("uses credentials from a docker config through a credential helper, asked once for every client", async () => {
     const dir = await mkdtemp(join(tmpdir(), "kit-auth-helper-"));
     try {
       const bin = join(dir, "bin");
@@ -93,6 +95,7 @@ describe("Basic auth (htpasswd)", () => {
       // A helper that knows one server; it must be asked with the registry host on stdin.
       const script = `#!/bin/sh
 read server
+echo "$1 $server" >> "${join(dir, "helper.log")}"
 if [ "$1" = get ] && [ "$server" = "${proxy.host}" ]; then
   printf '{"ServerURL":"%s","Username":"alice","Secret":"${PASSWORD}"}' "$server"
   exit 0
@@ -106,6 +109,9 @@ echo "credentials not found in native keychain"; exit 1
       const repo = new RemoteRepository({ registry: proxy.host, repository: "private/helper" }, { credentials });
       const { manifest } = await pushImage(repo, "v1", "via helper");
       expect(await repo.resolve("v1")).toEqual(manifest);
+      // A second client with the same options shares the provider's one memo: no second helper run.
+      expect(await new RemoteRepository({ registry: proxy.host, repository: "private/helper" }, { credentials }).resolve("v1")).toEqual(manifest);
+      expect((await readFile(join(dir, "helper.log"), "utf8")).trim().split("\n")).toEqual([`get ${proxy.host}`]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -216,10 +222,41 @@ describe("Bearer tokens (token server)", () => {
 
     const writer = new RegistryHelper(registry.host, alice()).repo("team/oauth");
     const { manifest } = await pushImage(writer, "v1", "oauth layer");
-    const repo = new RemoteRepository({ registry: registry.host, repository: "team/oauth" }, { credentials: staticCredentials({ [registry.host]: { identityToken: refreshToken } }) });
+    const identity = staticCredentials({ [registry.host]: { identityToken: refreshToken } });
+    const repo = new RemoteRepository({ registry: registry.host, repository: "team/oauth" }, { credentials: identity, oauthClientId: "kit" });
     tokens.requests.length = 0;
     expect(await repo.resolve("v1")).toEqual(manifest);
     expect(tokens.requests).toHaveLength(1);
     expect(tokens.requests[0]).toMatchObject({ method: "POST", grantType: "refresh_token", clientId: "kit", scopes: ["repository:team/oauth:pull"], status: 200 });
+
+    // Without the option the library names itself neutrally, not after any tool built on it.
+    tokens.requests.length = 0;
+    await new RemoteRepository({ registry: registry.host, repository: "team/oauth" }, { credentials: identity }).resolve("v1");
+    expect(tokens.requests.map((r) => r.clientId)).toEqual([DEFAULT_OAUTH_CLIENT_ID]);
+    expect(DEFAULT_OAUTH_CLIENT_ID).not.toBe("kit");
+  });
+
+  it("names the client's login command in authentication hints", async () => {
+    const bytes = Buffer.from("anonymous push with a hint");
+    const options = [{}, { loginCommand: "acme login" }];
+    const [plain, named] = await Promise.all(
+      options.map((o) => new RemoteRepository({ registry: registry.host, repository: "public/hint" }, o).push(blob(bytes), bytes).catch((e: unknown) => e)),
+    );
+    expect((plain as UnauthorizedError).hint).toContain(`${DEFAULT_LOGIN_COMMAND} ${registry.host}`);
+    expect((named as UnauthorizedError).hint).toContain(`acme login ${registry.host}`);
+    // The refusal the hint answers is kept too: the registry's 401 to the upload, even with an (anonymous) token.
+    expect((plain as UnauthorizedError).response).toMatchObject({
+      method: "POST",
+      status: 401,
+      url: `http://${registry.host}/v2/public/hint/blobs/uploads/`,
+    });
+    expect((plain as UnauthorizedError).response!.errors.map((e) => e.code)).toContain("UNAUTHORIZED");
+  });
+
+  it("keeps the registry's 401 on an authentication failure", async () => {
+    const anon = new RemoteRepository({ registry: registry.host, repository: "team/private" });
+    const err = (await anon.resolve("v1").catch((e: unknown) => e)) as UnauthorizedError;
+    expect(err).toBeInstanceOf(UnauthorizedError);
+    expect(err.response).toMatchObject({ method: "HEAD", status: 401, url: `http://${registry.host}/v2/team/private/manifests/v1` });
   });
 });

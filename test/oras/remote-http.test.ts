@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DeniedError, NetworkError, RegistryError, UnauthorizedError } from "../../src/oras/errors.js";
 import { AuthCache, authLayer } from "../../src/oras/remote/auth/client.js";
 import type { Credential } from "../../src/oras/remote/auth/credentials.js";
-import { compose, type HttpRequest, type HttpResponse, type ResponseBody, type Send } from "../../src/oras/remote/http.js";
+import { composeOutermostFirst, type HttpRequest, type HttpResponse, type ResponseBody, type Send } from "../../src/oras/remote/http.js";
 import { redirectedRequest, redirectLayer, withoutCredentials } from "../../src/oras/remote/redirect.js";
 import {
   backoffDelay,
@@ -23,7 +23,7 @@ function body(text = ""): ResponseBody {
 }
 
 function response(req: HttpRequest, status: number, headers: Record<string, string> = {}, text = ""): HttpResponse {
-  return { status, headers, body: body(text), url: req.url };
+  return { status, headers, body: body(text), method: req.method, url: req.url };
 }
 
 function request(url: string, extra: Partial<HttpRequest> = {}): HttpRequest {
@@ -94,7 +94,7 @@ describe("retryLayer", () => {
       (r) => response(r, 429),
       (r) => response(r, 200, {}, "ok"),
     ]);
-    const res = await compose(base, fastRetry())(request("https://r.example/v2/"));
+    const res = await composeOutermostFirst(base, fastRetry())(request("https://r.example/v2/"));
     expect(res.status).toBe(200);
     expect(base.seen).toHaveLength(3);
     expect(sleeps).toEqual([2000, DEFAULT_RETRY_POLICY.baseDelayMs]);
@@ -102,7 +102,7 @@ describe("retryLayer", () => {
 
   it("stops after maxAttempts and hands back the last failure response", async () => {
     const base = scripted([(r) => response(r, 502), (r) => response(r, 502), (r) => response(r, 500)]);
-    const res = await compose(base, fastRetry({ maxAttempts: 3 }))(request("https://r.example/v2/"));
+    const res = await composeOutermostFirst(base, fastRetry({ maxAttempts: 3 }))(request("https://r.example/v2/"));
     expect(res.status).toBe(500);
     expect(base.seen).toHaveLength(3);
   });
@@ -110,7 +110,7 @@ describe("retryLayer", () => {
   it("gives up early when the next wait would pass the total budget", async () => {
     sleeps.length = 0;
     const base = scripted([(r) => response(r, 503, { "retry-after": "4" }), (r) => response(r, 503, { "retry-after": "4" })]);
-    const res = await compose(base, fastRetry({ maxTotalWaitMs: 5000 }))(request("https://r.example/v2/"));
+    const res = await composeOutermostFirst(base, fastRetry({ maxTotalWaitMs: 5000 }))(request("https://r.example/v2/"));
     expect(res.status).toBe(503);
     expect(base.seen).toHaveLength(2);
     expect(sleeps).toEqual([4000]);
@@ -118,36 +118,36 @@ describe("retryLayer", () => {
 
   it("retries connection resets and rethrows the last one", async () => {
     const ok = scripted([() => resetError(), (r) => response(r, 200)]);
-    expect((await compose(ok, fastRetry())(request("https://r.example/v2/"))).status).toBe(200);
+    expect((await composeOutermostFirst(ok, fastRetry())(request("https://r.example/v2/"))).status).toBe(200);
     const bad = scripted([() => resetError(), () => resetError()]);
-    await expect(compose(bad, fastRetry({ maxAttempts: 2 }))(request("https://r.example/v2/"))).rejects.toBeInstanceOf(NetworkError);
+    await expect(composeOutermostFirst(bad, fastRetry({ maxAttempts: 2 }))(request("https://r.example/v2/"))).rejects.toBeInstanceOf(NetworkError);
   });
 
   it("does not retry other statuses or non-network errors", async () => {
     const notFound = scripted([(r) => response(r, 404)]);
-    expect((await compose(notFound, fastRetry())(request("https://r.example/v2/x"))).status).toBe(404);
+    expect((await composeOutermostFirst(notFound, fastRetry())(request("https://r.example/v2/x"))).status).toBe(404);
     const boom = scripted([() => new RegistryError("nope")]);
-    await expect(compose(boom, fastRetry())(request("https://r.example/v2/"))).rejects.toBeInstanceOf(RegistryError);
+    await expect(composeOutermostFirst(boom, fastRetry())(request("https://r.example/v2/"))).rejects.toBeInstanceOf(RegistryError);
     expect(boom.seen).toHaveLength(1);
   });
 
   it("re-sends bytes and factory bodies but never a stream", async () => {
     const bytes = scripted([(r) => response(r, 503), (r) => response(r, 201)]);
-    await compose(bytes, fastRetry())(request("https://r.example/up", { method: "PUT", body: Buffer.from("abc") }));
+    await composeOutermostFirst(bytes, fastRetry())(request("https://r.example/up", { method: "PUT", body: Buffer.from("abc") }));
     expect(bytes.seen).toHaveLength(2);
 
     let made = 0;
     // Like undici's send, each attempt materialises the body afresh.
     const fresh = (status: number) => (r: HttpRequest) => ((r.body as () => Readable)(), response(r, status));
     const factory = scripted([fresh(503), fresh(201)]);
-    await compose(factory, fastRetry())(
+    await composeOutermostFirst(factory, fastRetry())(
       request("https://r.example/up", { method: "PUT", body: () => (made++, Readable.from([Buffer.from("x")])) }),
     );
     expect(factory.seen).toHaveLength(2);
     expect(made).toBe(2);
 
     const stream = scripted([(r) => response(r, 503)]);
-    const res = await compose(stream, fastRetry())(request("https://r.example/up", { method: "PUT", body: Readable.from([Buffer.from("x")]) }));
+    const res = await composeOutermostFirst(stream, fastRetry())(request("https://r.example/up", { method: "PUT", body: Readable.from([Buffer.from("x")]) }));
     expect(res.status).toBe(503);
     expect(stream.seen).toHaveLength(1);
   });
@@ -203,7 +203,7 @@ describe("redirects", () => {
       (r) => response(r, 307, { location: "https://cdn.example/blob?sig=1" }),
       (r) => response(r, 200, {}, "data"),
     ]);
-    const res = await compose(base, redirectLayer())(withAuth("https://r.example/v2/start"));
+    const res = await composeOutermostFirst(base, redirectLayer())(withAuth("https://r.example/v2/start"));
     expect(res.status).toBe(200);
     expect(res.url.href).toBe("https://cdn.example/blob?sig=1");
     expect(base.seen.map((r) => [r.url.href, r.headers.authorization])).toEqual([
@@ -213,7 +213,7 @@ describe("redirects", () => {
     ]);
 
     const loop = scripted(Array.from({ length: 10 }, () => (r: HttpRequest) => response(r, 302, { location: r.url.pathname })));
-    await expect(compose(loop, redirectLayer(3))(request("https://r.example/a"))).rejects.toThrow(/too many redirects/);
+    await expect(composeOutermostFirst(loop, redirectLayer(3))(request("https://r.example/a"))).rejects.toThrow(/too many redirects/);
     expect(loop.seen).toHaveLength(4);
   });
 });
@@ -223,12 +223,17 @@ describe("authLayer", () => {
   const realm = "https://auth.example/token";
   const challenge = `Bearer realm="${realm}",service="reg.example",scope="repository:team/app:pull"`;
 
-  function setup(cred: Credential | undefined, tokenAnswers: Array<(req: HttpRequest) => HttpResponse>, registryAnswers: Array<(req: HttpRequest) => HttpResponse>) {
+  function setup(
+    cred: Credential | undefined,
+    tokenAnswers: Array<(req: HttpRequest) => HttpResponse>,
+    registryAnswers: Array<(req: HttpRequest) => HttpResponse>,
+    extra: { clientId?: string } = {},
+  ) {
     const tokenSend = scripted(tokenAnswers);
     const registry = scripted(registryAnswers);
-    const send = compose(
+    const send = composeOutermostFirst(
       registry,
-      authLayer({ registry: "reg.example", origin, cache: new AuthCache(), tokenSend, credentials: async () => cred }),
+      authLayer({ registry: "reg.example", origin, cache: new AuthCache(), tokenSend, credentials: async () => cred, ...extra }),
     );
     return { send, tokenSend, registry };
   }
@@ -269,7 +274,7 @@ describe("authLayer", () => {
     let now = 0;
     const tokenSend = scripted([token("OLD", 60), token("NEW", 60)]);
     const registry = scripted([(r) => response(r, 401, { "www-authenticate": challenge }), (r) => response(r, 200), (r) => response(r, 200)]);
-    const send = compose(registry, authLayer({ registry: "reg.example", origin, cache: new AuthCache(() => now), tokenSend }));
+    const send = composeOutermostFirst(registry, authLayer({ registry: "reg.example", origin, cache: new AuthCache(() => now), tokenSend }));
     const scopes = ["repository:team/app:pull"];
     await send(request(`${origin}/v2/team/app/manifests/v1`, { scopes }));
     now += 61_000;
@@ -277,11 +282,11 @@ describe("authLayer", () => {
     expect(registry.seen.map((r) => r.headers.authorization)).toEqual([undefined, "Bearer OLD", "Bearer NEW"]);
   });
 
-  it("exchanges an identity token by OAuth2 POST with client_id kit", async () => {
+  it("exchanges an identity token by OAuth2 POST with the client_id it is given", async () => {
     const { send, tokenSend } = setup({ identityToken: "refresh-1" }, [token("T")], [
       (r) => response(r, 401, { "www-authenticate": challenge }),
       (r) => response(r, 200),
-    ]);
+    ], { clientId: "kit" });
     await send(request(`${origin}/v2/team/app/manifests/v1`, { scopes: ["repository:team/app:pull"] }));
     const post = tokenSend.seen[0]!;
     expect(post.method).toBe("POST");

@@ -215,6 +215,44 @@ describe("manifests and tags", () => {
   });
 });
 
+describe("what the registry said", () => {
+  it("keeps method, URL, status and the registry's error codes on the errors it causes", async () => {
+    const repo = new RemoteRepository({ registry: registry.host, repository: "said/app" });
+    const missing = await repo.fetchManifest("missing").catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect((missing as NotFoundError).response).toEqual({
+      method: "GET",
+      url: `http://${registry.host}/v2/said/app/manifests/missing`,
+      status: 404,
+      errors: [expect.objectContaining({ code: "MANIFEST_UNKNOWN", message: expect.any(String) })],
+    });
+
+    const tags = (async () => {
+      for await (const _ of new RemoteRepository({ registry: registry.host, repository: "said/none" }).tags({ pageSize: 5 })) void _;
+    })();
+    const unknownRepo = (await tags.catch((e: unknown) => e)) as NotFoundError;
+    // The query (n=5) is not kept: upload and storage URLs carry secrets there.
+    expect(unknownRepo.response).toMatchObject({ method: "GET", url: `http://${registry.host}/v2/said/none/tags/list`, status: 404 });
+    expect(unknownRepo.response!.errors.map((e) => e.code)).toEqual(["NAME_UNKNOWN"]);
+
+    const refused = await new RemoteRepository({ registry: noDelete.host, repository: "said/app" })
+      .delete(blob(Buffer.from("never there")))
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(UnsupportedError);
+    expect((refused as UnsupportedError).response).toMatchObject({ method: "DELETE", status: 405 });
+  });
+
+  it("keeps DIGEST_INVALID on the DigestMismatchError of a refused upload, without the upload URL's query", async () => {
+    const repo = new RemoteRepository({ registry: registry.host, repository: "said/upload" });
+    const bytes = Buffer.from("what was sent");
+    const err = (await repo.push({ ...blob(bytes), digest: digestOf("what was promised") }, bytes).catch((e: unknown) => e)) as DigestMismatchError;
+    expect(err).toBeInstanceOf(DigestMismatchError);
+    expect(err.response).toMatchObject({ method: "PUT", status: 400 });
+    expect(err.response!.errors.map((e) => e.code)).toContain("DIGEST_INVALID");
+    expect(err.response!.url).toMatch(new RegExp(`^http://${registry.host}/v2/said/upload/blobs/uploads/[^?#]+$`));
+  });
+});
+
 describe("referrers", () => {
   it("falls back to the tag schema on a registry without the referrers API, and maintains it on push", async () => {
     const repo = new RemoteRepository({ registry: registry.host, repository: "ref/app" });

@@ -3,9 +3,9 @@
  * at most `concurrency` transfers at a time. Blobs stream from the source
  * straight into the destination; manifests are pushed from the verified bytes
  * the plan kept. The first failure aborts everything still running and is
- * the error thrown, after the rest have stopped.
+ * the error thrown, after the rest have stopped, saying which side failed.
  */
-import { pipeline, Transform, type Readable, type TransformCallback } from "node:stream";
+import { Transform, type Readable, type TransformCallback } from "node:stream";
 import type { Descriptor } from "../descriptor.js";
 import { MAX_MANIFEST_BYTES } from "../manifest.js";
 import { InvalidContentError, UnsupportedError } from "../errors.js";
@@ -13,6 +13,7 @@ import type { Mounter, ReadOnlyStorage, ReferencePusher, Storage, Tagger } from 
 import { fetchAll } from "../verify.js";
 import { Semaphore, TaskGroup } from "./limiter.js";
 import { cachedManifest, DEFAULT_CONCURRENCY, type CopyPlan, type PlanNode, type SkipReason } from "./plan.js";
+import { atSide, onSide } from "./side.js";
 
 /** What copy needs of a destination; tagging, mounting and push-by-reference are used when present. */
 export type CopyDestination = Storage & Partial<Tagger> & Partial<Mounter> & Partial<ReferencePusher>;
@@ -73,26 +74,22 @@ export async function executeCopy(
   const manifestBytes = (desc: Descriptor, signal: AbortSignal): Promise<Uint8Array> => {
     const kept = cachedManifest(plan, desc.digest);
     if (kept) return Promise.resolve(kept);
-    return fetchAll(src, desc, { limit: MAX_MANIFEST_BYTES, what: `manifest ${desc.digest}`, signal });
+    return atSide("source", src, () => fetchAll(src, desc, { limit: MAX_MANIFEST_BYTES, what: `manifest ${desc.digest}`, signal }));
   };
+  const toDestination = <T>(op: () => Promise<T>): Promise<T> => atSide("destination", dst, op);
 
   const pushBlob = async (node: PlanNode, signal: AbortSignal): Promise<void> => {
     const desc = node.descriptor;
-    const source = await src.fetch(desc, { verify: verifySource, signal });
-    let body: Readable = source;
-    if (opts.onProgress) {
-      // A pass-through, not a 'data' listener: listening on a piped stream would steal its bytes.
-      const counter = new ByteCounter((n) => emit({ type: "bytes", node, transferred: n }));
-      pipeline(source, counter, () => {});
-      body = counter;
-    }
+    const source = await atSide("source", src, () => src.fetch(desc, { verify: verifySource, signal }));
+    const feed = new SourceFeed(source, opts.onProgress ? (n) => emit({ type: "bytes", node, transferred: n }) : undefined);
     try {
-      await dst.push(desc, body, { signal });
+      await dst.push(desc, feed, { signal });
     } catch (err) {
+      const fromSource = feed.failedWith(err);
       // The destination may have given up without draining the source; free its connection.
       source.destroy();
-      body.destroy();
-      throw err;
+      feed.destroy();
+      throw fromSource ? onSide(err, "source", src) : onSide(err, "destination", dst);
     }
   };
 
@@ -102,7 +99,8 @@ export async function executeCopy(
     try {
       emit({ type: "start", node });
       if (node.action === "mount" && plan.mountFrom !== undefined && typeof dst.mount === "function") {
-        if (await dst.mount(desc, plan.mountFrom, { signal })) {
+        const mountFrom = plan.mountFrom;
+        if (await toDestination(() => dst.mount!(desc, mountFrom, { signal }))) {
           stats.mounted++;
           emit({ type: "done", node, via: "mount" });
           return;
@@ -111,10 +109,10 @@ export async function executeCopy(
       if (node.kind === "manifest") {
         const bytes = await manifestBytes(desc, signal);
         if (tagOnPush && desc.digest === rootDigest) {
-          await dst.pushReference!(desc, bytes, tag!, { signal });
+          await toDestination(() => dst.pushReference!(desc, bytes, tag!, { signal }));
           rootTagged = true;
         } else {
-          await dst.push(desc, bytes, { signal });
+          await toDestination(() => dst.push(desc, bytes, { signal }));
         }
       } else {
         await pushBlob(node, signal);
@@ -146,11 +144,12 @@ export async function executeCopy(
 
   if (tag !== undefined && !rootTagged) {
     if (typeof dst.tag === "function") {
-      await dst.tag(plan.root, tag, opts.signal ? { signal: opts.signal } : undefined);
+      await toDestination(() => dst.tag!(plan.root, tag, opts.signal ? { signal: opts.signal } : undefined));
     } else {
       // Only push-by-reference is available, and the root was already there: push it again under the tag.
       const signal = opts.signal ?? new AbortController().signal;
-      await dst.pushReference!(plan.root, await manifestBytes(plan.root, signal), tag, { signal });
+      const bytes = await manifestBytes(plan.root, signal);
+      await toDestination(() => dst.pushReference!(plan.root, bytes, tag, { signal }));
     }
   }
   if (tag !== undefined) emit({ type: "tag", descriptor: plan.root, tag });
@@ -177,17 +176,53 @@ function checkPlanOrder(plan: CopyPlan): void {
   if (!seen.has(plan.root.digest)) throw bad("the root is not among its nodes");
 }
 
-/** Counts bytes passing through and reports the running total. */
-class ByteCounter extends Transform {
+/**
+ * What the destination reads of a blob: the source's bytes, pulled only once
+ * the destination reads (so nothing flows, or fails unheard, before it
+ * listens), counted when asked. The source's error is forwarded and
+ * remembered, so that a failed push can be blamed on the right side; a
+ * destination that gives up does not push its error back into the source,
+ * as pipeline() would.
+ */
+class SourceFeed extends Transform {
+  private started = false;
   private total = 0;
+  private sourceError: Error | undefined;
 
-  constructor(private readonly report: (total: number) => void) {
+  constructor(
+    private readonly source: Readable,
+    private readonly report?: (total: number) => void,
+  ) {
     super();
+    source.once("error", (err: Error) => {
+      this.sourceError = err;
+      if (this.started) this.destroy(err);
+    });
+  }
+
+  /** Whether err is, or was caused by, the source's failure. */
+  failedWith(err: unknown): boolean {
+    for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+      if (e === this.sourceError) return true;
+    }
+    return false;
+  }
+
+  override _read(size: number): void {
+    if (!this.started) {
+      this.started = true;
+      if (this.sourceError !== undefined) {
+        this.destroy(this.sourceError);
+        return;
+      }
+      this.source.pipe(this);
+    }
+    super._read(size);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.total += chunk.length;
-    this.report(this.total);
+    this.report?.(this.total);
     callback(null, chunk);
   }
 }

@@ -16,7 +16,8 @@ import { InvalidContentError, SizeLimitError } from "../errors.js";
 import type { Mounter, ReadOnlyStorage } from "../target.js";
 import { checkDescriptorSize, fetchAll } from "../verify.js";
 import { Semaphore, TaskGroup } from "./limiter.js";
-import { isNonDistributable, kindOf, manifestSuccessors, type NodeKind, type SuccessorRole } from "./successors.js";
+import { atSide, onSide } from "./side.js";
+import { isNonDistributable, kindOf, manifestSuccessors, type NodeKind, type Successor, type SuccessorRole } from "./successors.js";
 
 export type NodeAction = "skip" | "mount" | "upload";
 
@@ -139,21 +140,21 @@ export async function planCopy(
     const release = await slots.acquire(signal);
     let bytes: Uint8Array | undefined;
     try {
-      if (node.role === "layer" && !opts.copyForeignLayers && (await isForeign(src, desc))) {
+      if (node.role === "layer" && !opts.copyForeignLayers && (await atSide("source", src, () => isForeign(src, desc)))) {
         node.action = "skip";
         node.reason = "foreign";
         return;
       }
       if (node.kind === "blob") {
-        const present = await dst.exists(desc);
+        const present = await atSide("destination", dst, () => dst.exists(desc));
         node.action = present ? "skip" : mountFrom !== undefined && canMount(desc) ? "mount" : "upload";
         if (present) node.reason = "exists";
         return;
       }
       // A manifest is fetched even when the destination has it: its children still have to be checked.
       const [present, content] = await Promise.all([
-        dst.exists(desc),
-        fetchAll(src, desc, { limit: MAX_MANIFEST_BYTES, what: `manifest ${desc.digest}`, signal }),
+        atSide("destination", dst, () => dst.exists(desc)),
+        atSide("source", src, () => fetchAll(src, desc, { limit: MAX_MANIFEST_BYTES, what: `manifest ${desc.digest}`, signal })),
       ]);
       bytes = content;
       node.action = present ? "skip" : "upload";
@@ -162,7 +163,12 @@ export async function planCopy(
       release();
     }
     if (bytes === undefined) return;
-    const successors = manifestSuccessors(desc, bytes);
+    let successors: Successor[];
+    try {
+      successors = manifestSuccessors(desc, bytes);
+    } catch (err) {
+      throw onSide(err, "source", src);
+    }
     if (node.action === "upload" && cachedBytes + bytes.length <= cacheLimit) {
       cache.set(desc.digest, bytes);
       cachedBytes += bytes.length;

@@ -9,12 +9,9 @@ import type { FetchOptions } from "../target.js";
 import { checkDescriptorSize, verifyingStream } from "../verify.js";
 import { deleteScope, pullScope, pushScope } from "./auth/scope.js";
 import { discard, header, type HttpResponse } from "./http.js";
-import { errorFromResponse, type ErrorContext } from "./response-errors.js";
-import { cancelUpload, resolveLocation, type RepoContext } from "./upload.js";
-
-function blobContext(ctx: RepoContext, desc: Descriptor, action: string): ErrorContext {
-  return { registry: ctx.client.registry, repository: ctx.repository, what: `blob ${desc.digest}`, action };
-}
+import type { RepoContext } from "./registry-client.js";
+import { errorFromResponse } from "./response-errors.js";
+import { blobContext, cancelUpload, resolveLocation } from "./upload.js";
 
 function blobUrl(ctx: RepoContext, digest: string): URL {
   return ctx.client.url(`/v2/${ctx.repository}/blobs/${digest}`);

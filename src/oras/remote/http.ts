@@ -40,7 +40,8 @@ export interface HttpResponse {
   headers: IncomingHttpHeaders;
   /** Must be consumed, destroyed or dumped by whoever receives the response. */
   body: ResponseBody;
-  /** The URL that produced this response (after redirects). */
+  /** The request that produced this response (after redirects, which may turn a POST into a GET). */
+  method: HttpMethod;
   url: URL;
 }
 
@@ -48,8 +49,12 @@ export type Send = (req: HttpRequest) => Promise<HttpResponse>;
 /** One behaviour wrapped around the next Send. */
 export type Layer = (next: Send) => Send;
 
-/** `compose(base, a, b)` sends through a, then b, then base: the first layer is outermost. */
-export function compose(base: Send, ...layers: Layer[]): Send {
+/**
+ * `composeOutermostFirst(base, a, b)` sends through a, then b, then base: a
+ * sees the request first and the response last. (undici's `compose()` takes
+ * its interceptors the other way round, innermost first.)
+ */
+export function composeOutermostFirst(base: Send, ...layers: Layer[]): Send {
   return layers.reduceRight<Send>((next, layer) => layer(next), base);
 }
 
@@ -83,7 +88,7 @@ export interface AgentOptions {
 }
 
 /** Connections per origin: enough for parallel blob transfers, few enough to be polite. */
-export const CONNECTIONS_PER_ORIGIN = 8;
+const CONNECTIONS_PER_ORIGIN = 8;
 
 const agents = new Map<string, Agent>();
 
@@ -127,7 +132,7 @@ export function undiciSend(dispatcher: Dispatcher): Send {
         body: materialise(req.body) ?? null,
         signal: req.signal,
       });
-      return { status: res.statusCode, headers: res.headers, body: res.body, url: req.url };
+      return { status: res.statusCode, headers: res.headers, body: res.body, method: req.method, url: req.url };
     } catch (err) {
       // Our own errors (e.g. a verifying upload source) and aborts pass through untouched.
       if (err instanceof OciError || req.signal?.aborted) throw err;

@@ -4,9 +4,9 @@ export { RemoteRegistry } from "./registry.js";
 export { RegistryClient, registryScheme, type RemoteOptions } from "./registry-client.js";
 export { closeSharedAgents, sharedAgent } from "./http.js";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
-export { DEFAULT_UPLOAD_POLICY, type UploadPolicy } from "./upload.js";
-export { setLoginCommand } from "./response-errors.js";
-export { AuthCache } from "./auth/client.js";
+export { DEFAULT_UPLOAD_POLICY, type UploadPolicy } from "./upload-policy.js";
+export { DEFAULT_LOGIN_COMMAND } from "./response-errors.js";
+export { AuthCache, DEFAULT_OAUTH_CLIENT_ID } from "./auth/client.js";
 export { memoiseCredentials, staticCredentials, type Credential, type CredentialProvider } from "./auth/credentials.js";
 export {
   dockerConfigPath,

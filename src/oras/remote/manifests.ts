@@ -12,11 +12,11 @@ import { DigestMismatchError, InvalidContentError, RegistryError, SizeLimitError
 import { readAllLimited, verifyBytes } from "../verify.js";
 import { deleteScope, pullScope, pushScope } from "./auth/scope.js";
 import { discard, header, type HttpResponse } from "./http.js";
-import { errorFromResponse, type ErrorContext } from "./response-errors.js";
-import type { RepoContext } from "./upload.js";
+import { repoErrorContext, type RepoContext } from "./registry-client.js";
+import { errorFromResponse, registryResponse, type ErrorContext } from "./response-errors.js";
 
 /** Every manifest type we understand, OCI first. */
-export const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(", ");
+const MANIFEST_ACCEPT = MANIFEST_MEDIA_TYPES.join(", ");
 
 export interface ManifestContent {
   descriptor: Descriptor;
@@ -24,12 +24,12 @@ export interface ManifestContent {
 }
 
 /** "team/app:v1" or "team/app@sha256:…". */
-export function manifestName(repository: string, reference: string): string {
+function manifestName(repository: string, reference: string): string {
   return isDigest(reference) || reference.includes(":") ? `${repository}@${reference}` : `${repository}:${reference}`;
 }
 
 function manifestContext(ctx: RepoContext, reference: string, action: string): ErrorContext {
-  return { registry: ctx.client.registry, repository: ctx.repository, what: `manifest ${manifestName(ctx.repository, reference)}`, action };
+  return repoErrorContext(ctx, `manifest ${manifestName(ctx.repository, reference)}`, action);
 }
 
 function manifestUrl(ctx: RepoContext, reference: string): URL {
@@ -43,7 +43,7 @@ function contentType(res: HttpResponse): string {
 }
 
 /** The manifest's media type: Content-Type, or the `mediaType` field when the registry sent a generic type. */
-export function manifestMediaType(res: HttpResponse, bytes: Buffer | undefined, what: string): string | undefined {
+function manifestMediaType(res: HttpResponse, bytes: Buffer | undefined, what: string): string | undefined {
   const type = contentType(res);
   if (!GENERIC_TYPES.has(type)) return type;
   if (bytes === undefined) return undefined;
@@ -71,7 +71,7 @@ function claimedDigest(res: HttpResponse, ectx: ErrorContext): string | undefine
   try {
     parseDigest(value);
   } catch {
-    throw new RegistryError(`${ectx.registry} sent an invalid Docker-Content-Digest for ${ectx.what}`, res.status);
+    throw new RegistryError(`${ectx.registry} sent an invalid Docker-Content-Digest for ${ectx.what}`, res.status, { response: registryResponse(res) });
   }
   return value;
 }
@@ -121,7 +121,7 @@ export async function getManifest(ctx: RepoContext, reference: string, signal?: 
  * The descriptor of a manifest from a HEAD; undefined when the registry's
  * answer lacks what a descriptor needs (then the caller GETs instead).
  */
-export async function headManifest(ctx: RepoContext, reference: string, signal?: AbortSignal): Promise<Descriptor | undefined> {
+async function headManifest(ctx: RepoContext, reference: string, signal?: AbortSignal): Promise<Descriptor | undefined> {
   const ectx = manifestContext(ctx, reference, "resolve");
   const res = await ctx.client.send({
     method: "HEAD",

@@ -13,9 +13,9 @@ import { readAllLimited } from "../verify.js";
 import { pullScope } from "./auth/scope.js";
 import { discard, header } from "./http.js";
 import { getManifest, putManifest } from "./manifests.js";
+import { repoErrorContext, type RepoContext } from "./registry-client.js";
 import { errorFromResponse } from "./response-errors.js";
 import { nextLink } from "./tags.js";
-import type { RepoContext } from "./upload.js";
 
 const MAX_PAGES = 1000;
 
@@ -75,7 +75,7 @@ async function referrersFromApi(
       return undefined;
     }
     if (res.status !== 200) {
-      throw await errorFromResponse(res, { registry: ctx.client.registry, repository: ctx.repository, what: where, action: "list" });
+      throw await errorFromResponse(res, repoErrorContext(ctx, where, "list"));
     }
     const filtered = (header(res.headers, "oci-filters-applied") ?? "").split(",").map((s) => s.trim()).includes("artifactType");
     const bytes = await readAllLimited(res.body, MAX_MANIFEST_BYTES, where);

@@ -6,7 +6,7 @@
 import { RegistryError } from "../errors.js";
 import { RegistryClient, type RemoteOptions } from "./registry-client.js";
 import { RemoteRepository } from "./repository.js";
-import { errorFromResponse } from "./response-errors.js";
+import { errorFromResponse, registryResponse } from "./response-errors.js";
 import { discard, header } from "./http.js";
 
 export class RemoteRegistry {
@@ -36,14 +36,15 @@ export class RemoteRegistry {
         await discard(res);
         throw new RegistryError(`${this.registry} does not serve the registry API (GET /v2/ answered 404)`, 404, {
           hint: "check the registry address",
+          response: registryResponse(res),
         });
       }
-      throw await errorFromResponse(res, { registry: this.registry, what: "the API root /v2/", action: "access" });
+      throw await errorFromResponse(res, { registry: this.registry, what: "the API root /v2/", action: "access", loginCommand: this.client.loginCommand });
     }
     const apiVersion = header(res.headers, "docker-distribution-api-version");
     await discard(res);
     if (apiVersion !== undefined && !apiVersion.startsWith("registry/2")) {
-      throw new RegistryError(`${this.registry} speaks an unsupported registry API "${apiVersion}"`, 200);
+      throw new RegistryError(`${this.registry} speaks an unsupported registry API "${apiVersion}"`, 200, { response: registryResponse(res) });
     }
   }
 

@@ -22,9 +22,10 @@ import {
   type ManifestContent,
 } from "./manifests.js";
 import { addToReferrersIndex, listReferrers, type ReferrersState } from "./referrers.js";
-import { RegistryClient, type RemoteOptions } from "./registry-client.js";
+import { RegistryClient, type RemoteOptions, type RepoContext } from "./registry-client.js";
 import { listTags } from "./tags.js";
-import { DEFAULT_UPLOAD_POLICY, uploadBlob, type RepoContext, type UploadPolicy } from "./upload.js";
+import { uploadBlob } from "./upload.js";
+import { DEFAULT_UPLOAD_POLICY, type UploadPolicy } from "./upload-policy.js";
 
 type Signal = { signal?: AbortSignal };
 

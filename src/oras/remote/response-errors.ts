@@ -1,7 +1,8 @@
 /**
  * Registry answers that are not what we asked for, turned into the error
- * hierarchy. The registry's own `{"errors":[{code,message}]}` body is read
- * (bounded) and quoted; nothing we sent (credentials, tokens) is ever quoted.
+ * hierarchy. The registry's own `{"errors":[{code,message,detail}]}` body is
+ * read (bounded), kept on the error as its `response` and quoted in the
+ * message; nothing we sent (credentials, tokens, query strings) is quoted or kept.
  */
 import {
   DeniedError,
@@ -10,16 +11,16 @@ import {
   RegistryError,
   UnauthorizedError,
   UnsupportedError,
+  type RegistryErrorEntry,
+  type RegistryResponse,
 } from "../errors.js";
 import { header, type HttpResponse } from "./http.js";
 
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MAX_QUOTED_CHARS = 300;
 
-export interface RegistryErrorEntry {
-  code: string;
-  message: string;
-}
+/** The command named in "log in" hints unless the client options name another (the CLI names its own). */
+export const DEFAULT_LOGIN_COMMAND = "docker login";
 
 /** What failed, for messages: `{registry: "r.example", repository: "team/app", what: "manifest team/app:v1", action: "push"}`. */
 export interface ErrorContext {
@@ -29,10 +30,12 @@ export interface ErrorContext {
   what: string;
   /** What we tried to do, for messages: "fetch", "push", "delete", ... */
   action: string;
+  /** Named in the hint of an authentication failure: `${loginCommand} ${registry}`. */
+  loginCommand: string;
 }
 
 /** Read at most MAX_ERROR_BODY_BYTES of an error body; the rest is discarded. */
-export async function readErrorBody(res: HttpResponse): Promise<string> {
+async function readErrorBody(res: HttpResponse): Promise<string> {
   const chunks: Buffer[] = [];
   let total = 0;
   try {
@@ -50,7 +53,7 @@ export async function readErrorBody(res: HttpResponse): Promise<string> {
 }
 
 /** The distribution-spec error list in a body, or [] when it has none. */
-export function parseRegistryErrors(text: string): RegistryErrorEntry[] {
+function parseRegistryErrors(text: string): RegistryErrorEntry[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -61,9 +64,31 @@ export function parseRegistryErrors(text: string): RegistryErrorEntry[] {
   if (!Array.isArray(list)) return [];
   return list.flatMap((e: unknown) => {
     if (typeof e !== "object" || e === null) return [];
-    const { code, message } = e as { code?: unknown; message?: unknown };
-    return [{ code: typeof code === "string" ? code : "UNKNOWN", message: typeof message === "string" ? message : "" }];
+    const { code, message, detail } = e as { code?: unknown; message?: unknown; detail?: unknown };
+    const entry: RegistryErrorEntry = { code: typeof code === "string" ? code : "UNKNOWN", message: typeof message === "string" ? message : "" };
+    if (detail !== undefined && detail !== null) entry.detail = detail;
+    return [entry];
   });
+}
+
+/** The request behind a response, safe to keep and show: no user-info, no query, no fragment. */
+function redactedUrl(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+/** The RegistryResponse for an answer whose body has been read (or has nothing to tell). */
+export function registryResponse(res: HttpResponse, errors: readonly RegistryErrorEntry[] = []): RegistryResponse {
+  return { method: res.method, url: redactedUrl(res.url), status: res.status, errors };
+}
+
+/** Read (bounded) what the registry said in an answer; consumes the body. */
+export async function readRegistryResponse(res: HttpResponse): Promise<RegistryResponse> {
+  return registryResponse(res, parseRegistryErrors(await readErrorBody(res)));
+}
+
+/** True when the registry's answer behind err carried one of these error codes. */
+export function hasRegistryCode(err: OciError, ...codes: string[]): boolean {
+  return err.response?.errors.some((e) => codes.includes(e.code)) ?? false;
 }
 
 /** Registry-supplied text made safe for one line of a message. */
@@ -80,53 +105,51 @@ export function describeRegistryErrors(errors: readonly RegistryErrorEntry[]): s
     .join("; ");
 }
 
-let loginCommand = "docker login";
-
-/** The command named in "log in" hints; the embedding tool sets its own. */
-export function setLoginCommand(command: string): void {
-  loginCommand = command;
-}
-
-export function loginHint(registry: string): string {
+export function loginHint(registry: string, loginCommand: string): string {
   return `run \`${loginCommand} ${registry}\` with credentials that can access it`;
 }
 
-/** The error for an unexpected response; consumes the body. */
+/** The error for an unexpected response, carrying what the registry said; consumes the body. */
 export async function errorFromResponse(res: HttpResponse, ctx: ErrorContext): Promise<OciError> {
   const text = await readErrorBody(res);
   const errors = parseRegistryErrors(text);
+  const response = registryResponse(res, errors);
   const codes = new Set(errors.map((e) => e.code));
   const detail = describeRegistryErrors(errors);
   const where = ctx.repository !== undefined ? `${ctx.registry}/${ctx.repository}` : ctx.registry;
   switch (res.status) {
     case 401:
-      return new UnauthorizedError(`authentication required for ${ctx.registry}`, { hint: loginHint(ctx.registry) });
+      return new UnauthorizedError(`authentication required for ${ctx.registry}`, { hint: loginHint(ctx.registry, ctx.loginCommand), response });
     case 403:
       return new DeniedError(`${ctx.registry} denied ${ctx.action} access to ${ctx.what}${detail ? ` (${detail})` : ""}`, {
         hint: `check that your account on ${ctx.registry} may ${ctx.action} ${where}`,
+        response,
       });
     case 404:
       if (codes.has("NAME_UNKNOWN") && ctx.repository !== undefined) {
-        return new NotFoundError(`repository ${where} not found`);
+        return new NotFoundError(`repository ${where} not found`, { response });
       }
-      return new NotFoundError(`${ctx.what} not found in ${where}`);
+      return new NotFoundError(`${ctx.what} not found in ${where}`, { response });
     case 405:
       return new UnsupportedError(`${ctx.registry} does not allow ${ctx.action} of ${ctx.what}${detail ? ` (${detail})` : ""}`, {
         hint: "the registry has this operation disabled or does not implement it",
+        response,
       });
   }
   if (codes.has("UNSUPPORTED")) {
-    return new UnsupportedError(`${ctx.registry} does not support ${ctx.action} of ${ctx.what} (${detail})`);
+    return new UnsupportedError(`${ctx.registry} does not support ${ctx.action} of ${ctx.what} (${detail})`, { response });
   }
   const reason = detail !== "" ? detail : res.status >= 500 ? "server error" : quote(text.slice(0, 120)) || "unexpected status";
-  return new RegistryError(`${ctx.registry} answered ${res.status} to ${ctx.action} ${ctx.what}: ${reason}`, res.status);
+  return new RegistryError(`${ctx.registry} answered ${res.status} to ${ctx.action} ${ctx.what}: ${reason}`, res.status, { response });
 }
 
 /** A header that must be present; a RegistryError names what the registry failed to send. */
 export function requiredHeader(res: HttpResponse, name: string, ctx: ErrorContext): string {
   const value = header(res.headers, name);
   if (value === undefined || value === "") {
-    throw new RegistryError(`${ctx.registry} sent no ${name} header in its answer to ${ctx.action} ${ctx.what}`, res.status);
+    throw new RegistryError(`${ctx.registry} sent no ${name} header in its answer to ${ctx.action} ${ctx.what}`, res.status, {
+      response: registryResponse(res),
+    });
   }
   return value;
 }

@@ -6,8 +6,8 @@ import { InvalidContentError, RegistryError } from "../errors.js";
 import { readAllLimited } from "../verify.js";
 import { pullScope } from "./auth/scope.js";
 import { header } from "./http.js";
+import { repoErrorContext, type RepoContext } from "./registry-client.js";
 import { errorFromResponse } from "./response-errors.js";
-import type { RepoContext } from "./upload.js";
 
 const MAX_PAGE_BYTES = 4 * 1024 * 1024;
 /** A registry that keeps sending "next" forever is cut off here. */
@@ -58,7 +58,7 @@ export async function* listTags(ctx: RepoContext, opts: TagListOptions = {}): As
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     if (res.status !== 200) {
-      throw await errorFromResponse(res, { registry: ctx.client.registry, repository: ctx.repository, what: "tag list", action: "list" });
+      throw await errorFromResponse(res, repoErrorContext(ctx, "tag list", "list"));
     }
     const text = (await readAllLimited(res.body, MAX_PAGE_BYTES, what)).toString("utf8");
     let tags: unknown;

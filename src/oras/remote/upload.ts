@@ -14,41 +14,25 @@
  */
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import type { Descriptor } from "../descriptor.js";
-import { DigestMismatchError, IoError, NetworkError, OciError, RegistryError, SizeMismatchError } from "../errors.js";
+import { DigestMismatchError, IoError, NetworkError, OciError, SizeMismatchError } from "../errors.js";
 import { checkDescriptorSize } from "../verify.js";
 import { pushScope } from "./auth/scope.js";
 import { discard, errorCode, header, type HttpRequest, type HttpResponse, type RequestBody } from "./http.js";
-import type { RegistryClient } from "./registry-client.js";
-import { errorFromResponse, readErrorBody, parseRegistryErrors, describeRegistryErrors, requiredHeader, type ErrorContext } from "./response-errors.js";
+import { repoErrorContext, type RepoContext } from "./registry-client.js";
+import { describeRegistryErrors, errorFromResponse, hasRegistryCode, requiredHeader, type ErrorContext } from "./response-errors.js";
+import type { UploadPolicy } from "./upload-policy.js";
 
-export interface UploadPolicy {
-  /** Blobs up to this size are sent in one PUT from memory. */
-  monolithicMaxBytes: number;
-  /** PATCH chunk size for larger blobs (raised to the registry's OCI-Chunk-Min-Length when that is larger). */
-  chunkBytes: number;
-  /** How blobs above monolithicMaxBytes are sent. */
-  largeBlobs: "chunked" | "stream";
-}
+/** The codes with which a registry refuses bytes that do not match the digest (or size) they were pushed under. */
+const CONTENT_REFUSED = ["DIGEST_INVALID", "SIZE_INVALID", "BLOB_UPLOAD_INVALID"];
 
-export const DEFAULT_UPLOAD_POLICY: UploadPolicy = {
-  monolithicMaxBytes: 8 * 1024 * 1024,
-  chunkBytes: 16 * 1024 * 1024,
-  largeBlobs: "chunked",
-};
-
-export interface RepoContext {
-  client: RegistryClient;
-  repository: string;
-}
-
-export interface UploadSession {
+interface UploadSession {
   location: URL;
   /** OCI-Chunk-Min-Length, when the registry sets one. */
   minChunkBytes?: number;
 }
 
-function blobContext(ctx: RepoContext, desc: Descriptor, action = "push"): ErrorContext {
-  return { registry: ctx.client.registry, repository: ctx.repository, what: `blob ${desc.digest}`, action };
+export function blobContext(ctx: RepoContext, desc: Descriptor, action = "push"): ErrorContext {
+  return repoErrorContext(ctx, `blob ${desc.digest}`, action);
 }
 
 /** `Location` resolved against the URL that sent it (registries send relative and absolute ones). */
@@ -57,14 +41,14 @@ export function resolveLocation(res: HttpResponse, ctx: ErrorContext): URL {
 }
 
 /** Append `digest=` to an upload URL without re-encoding the registry's own (opaque) query. */
-export function withDigestQuery(location: URL, digest: string): URL {
+function withDigestQuery(location: URL, digest: string): URL {
   const url = new URL(location.href);
   const param = `digest=${encodeURIComponent(digest)}`;
   url.search = url.search === "" || url.search === "?" ? `?${param}` : `${url.search}&${param}`;
   return url;
 }
 
-export async function startUpload(ctx: RepoContext, desc: Descriptor, signal?: AbortSignal): Promise<UploadSession> {
+async function startUpload(ctx: RepoContext, desc: Descriptor, signal?: AbortSignal): Promise<UploadSession> {
   const ectx = blobContext(ctx, desc);
   const res = await send(ctx, {
     method: "POST",
@@ -108,16 +92,16 @@ async function completeUpload(
   const req: Omit<HttpRequest, "scopes" | "signal"> = { method: "PUT", url: withDigestQuery(location, desc.digest), headers };
   if (body !== undefined) req.body = body;
   const res = await send(ctx, req, signal);
-  if (res.status === 400) {
-    const errors = parseRegistryErrors(await readErrorBody(res));
-    const codes = new Set(errors.map((e) => e.code));
-    if (codes.has("DIGEST_INVALID") || codes.has("SIZE_INVALID") || codes.has("BLOB_UPLOAD_INVALID")) {
-      throw new DigestMismatchError(desc.digest, `different content (${ctx.client.registry} refused it: ${describeRegistryErrors(errors)})`, `blob pushed to ${ctx.client.registry}/${ctx.repository}`);
+  if (res.status !== 201 && res.status !== 204) {
+    const err = await errorFromResponse(res, ectx);
+    if (res.status === 400 && err.response !== undefined && hasRegistryCode(err, ...CONTENT_REFUSED)) {
+      const said = describeRegistryErrors(err.response.errors);
+      throw new DigestMismatchError(desc.digest, `different content (${ctx.client.registry} refused it: ${said})`, `blob pushed to ${ctx.client.registry}/${ctx.repository}`, {
+        response: err.response,
+      });
     }
-    const said = describeRegistryErrors(errors) || "bad request";
-    throw new RegistryError(`${ctx.client.registry} answered 400 to push blob ${desc.digest}: ${said}`, 400);
+    throw err;
   }
-  if (res.status !== 201 && res.status !== 204) throw await errorFromResponse(res, ectx);
   await discard(res);
   const stored = header(res.headers, "docker-content-digest");
   if (stored !== undefined && stored !== desc.digest && stored.split(":")[0] === desc.digest.split(":")[0]) {
@@ -173,7 +157,7 @@ async function readExactly(stream: Readable, desc: Descriptor, what: string): Pr
  * registry's body, a file) and is named as such rather than blamed on the
  * destination.
  */
-export function sourceFailure(err: unknown, what: string): unknown {
+function sourceFailure(err: unknown, what: string): unknown {
   if (err instanceof OciError || (err instanceof Error && err.name === "AbortError")) return err;
   const message = err instanceof Error ? err.message : String(err);
   const code = errorCode(err) ?? "";

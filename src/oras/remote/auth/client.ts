@@ -7,20 +7,20 @@
  * Credentials go only to the registry's own origin and to its token realm,
  * never in a message.
  */
-import { DeniedError, RegistryError, UnauthorizedError, UnsupportedError } from "../../errors.js";
+import { DeniedError, RegistryError, UnauthorizedError, UnsupportedError, type RegistryResponse } from "../../errors.js";
 import { isLoopbackRegistry } from "../../reference.js";
 import { readAllLimited } from "../../verify.js";
-import { discard, isReplayable, sameOrigin, type HttpRequest, type HttpResponse, type Layer, type Send } from "../http.js";
-import { describeRegistryErrors, errorFromResponse, loginHint, parseRegistryErrors } from "../response-errors.js";
+import { isReplayable, sameOrigin, type HttpRequest, type HttpResponse, type Layer, type Send } from "../http.js";
+import { DEFAULT_LOGIN_COMMAND, errorFromResponse, loginHint, readRegistryResponse, registryResponse } from "../response-errors.js";
 import { parseChallenges, preferredChallenge, type Challenge } from "./challenge.js";
 import { isEmptyCredential, type Credential, type CredentialProvider } from "./credentials.js";
 import { normaliseScopes, scopeKey } from "./scope.js";
 
 /** Token lifetime when the token service does not say (the distribution token spec's default). */
-export const DEFAULT_TOKEN_SECONDS = 60;
+const DEFAULT_TOKEN_SECONDS = 60;
 const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
-/** The OAuth2 client_id we present when exchanging an identity token. */
-export const OAUTH_CLIENT_ID = "kit";
+/** The OAuth2 client_id presented when exchanging an identity token, unless the client options name one. */
+export const DEFAULT_OAUTH_CLIENT_ID = "oci-client";
 
 interface CachedToken {
   token: string;
@@ -85,16 +85,19 @@ export interface AuthLayerOptions {
   registry: string;
   /** The only origin that receives the registry credentials. */
   origin: string;
+  /** Asked each time a credential is needed (memoising is the provider's business). */
   credentials?: CredentialProvider;
   cache: AuthCache;
   /** Sends token-service requests: retries and redirects, but no auth layer. */
   tokenSend: Send;
-  /** OAuth2 client id for identity-token exchange (default "kit"). */
+  /** OAuth2 client id for identity-token exchange (default DEFAULT_OAUTH_CLIENT_ID). */
   clientId?: string;
   userAgent?: string;
+  /** Named in the hints of authentication failures (default DEFAULT_LOGIN_COMMAND). */
+  loginCommand?: string;
 }
 
-export function basicAuthorization(cred: Credential): string {
+function basicAuthorization(cred: Credential): string {
   return `Basic ${Buffer.from(`${cred.username ?? ""}:${cred.password ?? ""}`, "utf8").toString("base64")}`;
 }
 
@@ -117,15 +120,13 @@ function describeScopes(scopes: readonly string[]): string {
 
 export function authLayer(opts: AuthLayerOptions): Layer {
   const state = opts.cache.state(opts.registry);
-  let credential: Promise<Credential | undefined> | undefined;
-  const getCredential = (): Promise<Credential | undefined> => {
-    credential ??= opts.credentials ? opts.credentials(opts.registry) : Promise.resolve(undefined);
-    return credential;
-  };
-  const required = (): UnauthorizedError =>
-    new UnauthorizedError(`authentication required for ${opts.registry}`, { hint: loginHint(opts.registry) });
-  const invalid = (): UnauthorizedError =>
-    new UnauthorizedError(`invalid credentials for ${opts.registry}`, { hint: loginHint(opts.registry) });
+  const loginCommand = opts.loginCommand ?? DEFAULT_LOGIN_COMMAND;
+  const getCredential = async (): Promise<Credential | undefined> => opts.credentials?.(opts.registry);
+  const hint = loginHint(opts.registry, loginCommand);
+  const required: AuthFailure = (response) =>
+    new UnauthorizedError(`authentication required for ${opts.registry}`, response ? { hint, response } : { hint });
+  const invalid: AuthFailure = (response) =>
+    new UnauthorizedError(`invalid credentials for ${opts.registry}`, response ? { hint, response } : { hint });
 
   const tokenFor = async (scopes: readonly string[], alsoUnder?: string): Promise<string> => {
     const key = scopeKey(scopes);
@@ -162,14 +163,14 @@ export function authLayer(opts: AuthLayerOptions): Layer {
     if (first.status !== 401 || !sameOrigin(first.url, opts.origin)) return first;
 
     const challenge = preferredChallenge(parseChallenges(first.headers["www-authenticate"]));
-    await discard(first);
-    if (challenge === undefined || !isReplayable(req.body)) throw sent !== undefined ? invalid() : required();
+    const refusal = await readRegistryResponse(first);
+    if (challenge === undefined || !isReplayable(req.body)) throw sent !== undefined ? invalid(refusal) : required(refusal);
     const cred = await getCredential();
 
     if (challenge.scheme === "basic") {
       state.scheme = "basic";
-      if (!cred || !hasPassword(cred)) throw required();
-      if (sent?.startsWith("Basic ")) throw invalid();
+      if (!cred || !hasPassword(cred)) throw required(refusal);
+      if (sent?.startsWith("Basic ")) throw invalid(refusal);
       return expectAuthorized(await next(withAuthorization(req, basicAuthorization(cred))), invalid);
     }
     if (challenge.scheme === "bearer") {
@@ -180,13 +181,11 @@ export function authLayer(opts: AuthLayerOptions): Layer {
       const token = await tokenFor(all, scopeKey(scopes));
       const second = await next(withAuthorization(req, `Bearer ${token}`));
       if (second.status !== 401) return second;
-      await discard(second);
+      const denial = await readRegistryResponse(second);
       state.forget(scopeKey(all));
       state.forget(scopeKey(scopes));
-      if (isEmptyCredential(cred)) throw required();
-      throw new DeniedError(`${opts.registry} denied ${describeScopes(all)} with the credentials given`, {
-        hint: loginHint(opts.registry),
-      });
+      if (isEmptyCredential(cred)) throw required(denial);
+      throw new DeniedError(`${opts.registry} denied ${describeScopes(all)} with the credentials given`, { hint, response: denial });
     }
     throw new UnsupportedError(`${opts.registry} asks for "${challenge.scheme}" authentication, which is not supported`);
   };
@@ -202,15 +201,17 @@ function learnBearer(state: RegistryAuthState, challenge: Challenge, registry: s
   state.service = challenge.params.service;
 }
 
-async function expectAuthorized(res: HttpResponse, invalid: () => UnauthorizedError): Promise<HttpResponse> {
+async function expectAuthorized(res: HttpResponse, invalid: AuthFailure): Promise<HttpResponse> {
   if (res.status !== 401) return res;
-  await discard(res);
-  throw invalid();
+  throw invalid(await readRegistryResponse(res));
 }
 
+/** An authentication failure, with the answer that refused us when there was one. */
+type AuthFailure = (response?: RegistryResponse) => UnauthorizedError;
+
 interface TokenErrors {
-  required: () => UnauthorizedError;
-  invalid: () => UnauthorizedError;
+  required: AuthFailure;
+  invalid: AuthFailure;
 }
 
 /**
@@ -246,7 +247,7 @@ async function fetchToken(
   if (opts.userAgent) headers["user-agent"] = opts.userAgent;
   let req: HttpRequest;
   if (cred?.identityToken) {
-    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: cred.identityToken, client_id: opts.clientId ?? OAUTH_CLIENT_ID });
+    const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: cred.identityToken, client_id: opts.clientId ?? DEFAULT_OAUTH_CLIENT_ID });
     if (service !== undefined) form.set("service", service);
     if (scopes.length > 0) form.set("scope", scopes.join(" "));
     headers["content-type"] = "application/x-www-form-urlencoded";
@@ -260,23 +261,23 @@ async function fetchToken(
 
   const res = await opts.tokenSend(req);
   if (res.status === 401 || res.status === 403) {
-    await discard(res);
-    throw isEmptyCredential(cred) ? errors.required() : errors.invalid();
+    const refusal = await readRegistryResponse(res);
+    throw isEmptyCredential(cred) ? errors.required(refusal) : errors.invalid(refusal);
   }
   if (res.status !== 200) {
-    throw await errorFromResponse(res, { registry: url.host, what: `a token for ${opts.registry}`, action: "request" });
+    const loginCommand = opts.loginCommand ?? DEFAULT_LOGIN_COMMAND;
+    throw await errorFromResponse(res, { registry: url.host, what: `a token for ${opts.registry}`, action: "request", loginCommand });
   }
   const text = (await readAllLimited(res.body, MAX_TOKEN_RESPONSE_BYTES, `token response from ${url.host}`)).toString("utf8");
   let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
-    const said = describeRegistryErrors(parseRegistryErrors(text));
-    throw new RegistryError(`the token service at ${url.host} sent a response that is not JSON${said ? ` (${said})` : ""}`, res.status);
+    throw new RegistryError(`the token service at ${url.host} sent a response that is not JSON`, res.status, { response: registryResponse(res) });
   }
   const token = typeof body.access_token === "string" && body.access_token !== "" ? body.access_token : body.token;
   if (typeof token !== "string" || token === "") {
-    throw new RegistryError(`the token service at ${url.host} returned no token for ${opts.registry}`, res.status);
+    throw new RegistryError(`the token service at ${url.host} returned no token for ${opts.registry}`, res.status, { response: registryResponse(res) });
   }
   const expiresIn =
     typeof body.expires_in === "number" && Number.isFinite(body.expires_in) && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_SECONDS;

@@ -9,7 +9,11 @@ export interface Credential {
   registryToken?: string;
 }
 
-/** Looks up the credential for a registry host (`host[:port]`, Docker Hub as `docker.io`); undefined = anonymous. */
+/**
+ * Looks up the credential for a registry host (`host[:port]`, Docker Hub as
+ * `docker.io`); undefined = anonymous. The client asks whenever it needs a
+ * credential, so a provider that does I/O memoises (memoiseCredentials).
+ */
 export type CredentialProvider = (registry: string) => Promise<Credential | undefined>;
 
 export function isEmptyCredential(cred: Credential | undefined): boolean {
@@ -22,7 +26,7 @@ export function staticCredentials(byRegistry: Record<string, Credential>): Crede
   return async (registry) => map.get(registry);
 }
 
-/** Ask the provider once per registry and reuse the answer (a provider may spawn a helper process). */
+/** Ask the provider once per registry and reuse the answer (a provider may spawn a helper process); a failure is asked again. */
 export function memoiseCredentials(provider: CredentialProvider): CredentialProvider {
   const cache = new Map<string, Promise<Credential | undefined>>();
   return (registry) => {
