@@ -221,16 +221,20 @@ describe("kit diff", () => {
     expect(json.changes).toEqual([expect.objectContaining({ path: "image", digestChanged: true, breaking: false, review: false })]);
   });
 
-  it("refuses a name that is both a directory and a stored kit (exit 2); ./NAME means the directory", async () => {
+  it("takes a name that exists on disk as the directory, and NAME:TAG as the stored kit", async () => {
     const cwd = await temp("cwd");
     await mkdir(path.join(cwd, "famiglia"));
-    await writeFile(path.join(cwd, "famiglia", "kit.yaml"), kitYaml("1.0.0", `${registry.host}/base/agent:latest`));
-    const ambiguous = await runKit(["diff", "famiglia", `famiglia@${v1.digest}`], { cwd, env: env(store) });
-    expect(ambiguous.code).toBe(2);
-    expect(ambiguous.stderr).toMatch(/^kit: error: "famiglia" is both a path and a kit in the local store$/m);
-    expect(ambiguous.stderr).toMatch(/^kit: hint: write \.\/famiglia/m);
-    const explicit = await runKit(["diff", "./famiglia", `famiglia@${v1.digest}`], { cwd, env: env(store) });
-    expect(explicit).toMatchObject({ code: 0, stdout: "no differences\n" });
+    await writeFile(path.join(cwd, "famiglia", "kit.yaml"), kitYaml("1.1.0", `${registry.host}/base/agent:latest`));
+    const result = await runKit(["diff", "famiglia:1.0.0", "famiglia", "--json"], { cwd, env: env(store) });
+    expect(result.stderr).toBe("");
+    const doc = JSON.parse(result.stdout);
+    expect(doc.a).toMatchObject({ source: "store", reference: `${registry.host}/kits/famiglia@${v1.digest}` });
+    expect(doc.b).toMatchObject({ source: "directory", file: path.join("famiglia", "kit.yaml") });
+    expect(doc.changes.map((c: { path: string }) => c.path)).toEqual(["version", "resources.max_memory_mb", "egress"]);
+    // Without the directory, the same name is the store's.
+    const elsewhere = await runKit(["diff", "famiglia:1.0.0", "famiglia", "--json"], { cwd: await temp("cwd"), env: env(store) });
+    expect(elsewhere.code).toBe(2);
+    expect(elsewhere.stderr).toMatch(/ambiguous/);
   });
 
   it("reports an invalid directory (exit 3) and a missing kit (exit 5) like the other commands", async () => {

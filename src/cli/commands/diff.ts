@@ -3,8 +3,6 @@ import path from "node:path";
 import { diffKits, type DiffableKit, type KitChange } from "../../kit/diff.js";
 import { loadKit } from "../../kit/load.js";
 import { readKitReference } from "../../kit/read-reference.js";
-import { isShortKitReference, KitStore } from "../../kit/store.js";
-import { UsageError } from "../../oras/errors.js";
 import type { RemoteOptions } from "../../oras/remote/registry-client.js";
 import { ExitCode } from "../exit.js";
 import { printJson, printLine } from "../output.js";
@@ -59,22 +57,14 @@ async function loadSide(argument: string, remote: RemoteOptions): Promise<{ side
 
 /**
  * A directory or kit.yaml path rather than a reference: written as a path
- * (`.`, `./x`, `/x`, `x.yaml`), or present on disk. A name that is both a
- * directory and a kit in the local store is refused as ambiguous.
+ * (`.`, `./x`, `/x`, `x.yaml`), or present on disk. A directory wins over a
+ * store name: `kit diff REF my-kit` right after `kit init my-kit` means the
+ * directory; the stored kit is `my-kit:TAG` or `my-kit@sha256:…`.
  */
 async function isLocalKit(argument: string): Promise<boolean> {
   if (argument.startsWith("oci:") || argument.includes("://")) return false;
   if (/^\.\.?(?:[/\\]|$)/.test(argument) || path.isAbsolute(argument) || /\.ya?ml$/i.test(argument)) return true;
-  if (!(await existsOnDisk(argument))) return false;
-  if (isShortKitReference(argument)) {
-    const store = await KitStore.openIfExists();
-    if (store && (await store.find(argument)).length > 0) {
-      throw new UsageError(`"${argument}" is both a path and a kit in the local store`, {
-        hint: `write ./${argument} for the directory, or ${argument}@sha256:… for the stored kit`,
-      });
-    }
-  }
-  return true;
+  return existsOnDisk(argument);
 }
 
 async function existsOnDisk(file: string): Promise<boolean> {
