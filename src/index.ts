@@ -14,7 +14,7 @@ export {
   type KitIssue,
   type LoadedKit,
 } from "./kit/load.js";
-export { initKit, type InitResult } from "./kit/init.js";
+export { initKit, PLACEHOLDER_IMAGE, type InitOptions, type InitResult } from "./kit/init.js";
 export {
   buildKitArtifact,
   KitConfigSchema,
@@ -49,3 +49,6 @@ export {
 export { KitStore, defaultStorePath, KIT_STORE_ENV, type StoreEntry, type StoredKit, type GcResult } from "./kit/store.js";
 export type { RemoteOptions } from "./oras/remote/registry-client.js";
 export { dockerCredentials } from "./oras/remote/auth/docker-config.js";
+export { diffKits, type KitDiff, type KitChange, type ChangeKind, type DiffableKit } from "./kit/diff.js";
+export { readKitReference, type ReadKit, type ReadKitReferenceOptions } from "./kit/read-reference.js";
+export { kitYamlWithImage } from "./kit/pinned-yaml.js";

@@ -2,7 +2,8 @@
  * The CLI: commander definitions only. Each action loads its command module on
  * demand, so `kit --version` never pays for YAML, zod or HTTP.
  */
-import { Command, CommanderError, Option } from "commander";
+import { Argument, Command, CommanderError, Option } from "commander";
+import { examplesHelp } from "./examples.js";
 import { debugEnabled, errorDocument, ExitCode, exitCodeFor, formatError, usageErrorFrom } from "./exit.js";
 import { printedJson, printError, printJson, settleOutput } from "./output.js";
 import { packageVersion } from "./version.js";
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
     .description("create a commented kit.yaml and README.md (never overwrites)")
     .argument("[dir]", "directory to create the kit in", ".")
     .option("--name <name>", "kit name (default: the directory name)")
+    .option("--image <ref>", "base image to write into kit.yaml, REGISTRY/REPO:TAG or …@sha256:… (default: a placeholder to edit)")
     .action(lazy(() => import("./commands/init.js")));
 
   program
@@ -161,6 +163,53 @@ export function buildProgram(): Command {
     .argument("<registry>", "registry host")
     .action(lazy(() => import("./commands/logout.js")));
 
+  addRemoteFlags(
+    program
+      .command("show")
+      .description("print a published kit's kit.yaml (with the pinned image) or README.md; writes nothing to disk")
+      .argument("<ref>", "registry, oci: layout or local store reference")
+      .option("--readme", "print README.md instead of kit.yaml"),
+  ).action(lazy(() => import("./commands/show.js")));
+
+  addRemoteFlags(
+    program
+      .command("diff")
+      .description("show what changed between two kits, marking breaking changes and new egress hosts for review")
+      .argument("<a>", "the old kit: a registry, oci: layout or local store reference, or a kit directory or kit.yaml")
+      .argument("<b>", "the new kit, in the same forms")
+      .option("--exit-code", "exit 1 when the kits differ (like git diff --exit-code)")
+      .option("--json", 'print {"a", "b", "identical", "breaking", "review", "changes"}'),
+  ).action(lazy(() => import("./commands/diff.js")));
+
+  program
+    .command("version")
+    .description("print the version, the git commit it was built from, Node.js and the platform")
+    .option("--json", 'print {"version", "commit", "node", "platform", "arch"}')
+    .action(lazy(() => import("./commands/version.js")));
+
+  program
+    .command("completion")
+    .description("print a shell completion script for bash, zsh or fish")
+    .addArgument(new Argument("<shell>", "bash, zsh or fish").choices(["bash", "zsh", "fish"]))
+    .action(lazy(() => import("./commands/completion.js")));
+
+  // Our own help command: an unknown COMMAND is a usage error (exit 2), and `kit help environment` is a page.
+  program.helpCommand(false);
+  program
+    .command("help")
+    .description("display help for a command, or a topic: environment")
+    .argument("[command]", "a command, or environment")
+    .action(lazy(() => import("./commands/help.js")));
+
+  program.addHelpText("after", '\nRun "kit help environment" for the environment variables kit reads.');
+  for (const command of [program, ...program.commands]) {
+    const examples = examplesHelp(command.name());
+    if (examples !== undefined) command.addHelpText("after", examples);
+    for (const sub of command === program ? [] : command.commands) {
+      const subExamples = examplesHelp(`${command.name()} ${sub.name()}`);
+      if (subExamples !== undefined) sub.addHelpText("after", subExamples);
+    }
+  }
   return program;
 }
 

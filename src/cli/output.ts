@@ -9,6 +9,8 @@
  * for both streams to drain and returns the first stdout failure.
  */
 
+import { escapeControl } from "./terminal-text.js";
+
 let stdoutFailure: Error | undefined;
 let watching = false;
 
@@ -18,21 +20,6 @@ function watchStdout(): void {
   // Without a listener an EPIPE/ENOSPC would be an uncaught exception; we report it at the end instead.
   process.stdout.on("error", (err: Error) => (stdoutFailure ??= err));
   process.stderr.on("error", () => {});
-}
-
-/**
- * Registry-controlled text (tags, annotations, media types, messages that
- * quote them) must not drive the terminal: a newline would forge an output
- * line, ESC/OSC sequences could rewrite the screen or links. Control
- * characters (C0, DEL, C1) and bidirectional overrides are shown escaped.
- * JSON output needs none of this: JSON.stringify escapes C0 itself, and the
- * reader gets the exact value.
- */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
-
-export function escapeControl(text: string): string {
-  return text.replace(UNSAFE, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 let jsonDocumentPrinted = false;

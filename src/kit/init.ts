@@ -2,6 +2,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { IoError, UsageError } from "../oras/errors.js";
+import { parseReference } from "../oras/reference.js";
 import { writeFilesAtomic } from "./files.js";
 import { isKitName } from "./format.js";
 import { KIT_FILE } from "./load.js";
@@ -12,13 +13,24 @@ export interface InitResult {
   name: string;
 }
 
-export async function initKit(dir: string, opts: { name?: string } = {}): Promise<InitResult> {
+/** The image `kit init` writes unless given one: a placeholder the author replaces (push cannot pin it). */
+export const PLACEHOLDER_IMAGE = "ghcr.io/example/agent-base:1.0.0";
+
+export interface InitOptions {
+  /** Kit name; default: the directory name as a slug. */
+  name?: string;
+  /** Base image written into kit.yaml, with a tag or a digest; default PLACEHOLDER_IMAGE. */
+  image?: string;
+}
+
+export async function initKit(dir: string, opts: InitOptions = {}): Promise<InitResult> {
   const name = opts.name ?? slugFromDirectory(dir);
   if (!isKitName(name)) {
     throw new UsageError(`invalid kit name "${name}": use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`, {
       hint: opts.name === undefined ? "pass --name NAME" : undefined,
     });
   }
+  const image = opts.image === undefined ? PLACEHOLDER_IMAGE : checkedImage(opts.image);
   const files = [path.join(dir, KIT_FILE), path.join(dir, "README.md")];
   try {
     await mkdir(dir, { recursive: true });
@@ -27,7 +39,7 @@ export async function initKit(dir: string, opts: { name?: string } = {}): Promis
   }
   await writeFilesAtomic(
     [
-      [files[0]!, kitTemplate(name)],
+      [files[0]!, kitTemplate(name, image)],
       [files[1]!, readmeTemplate(name)],
     ],
     { hint: "kit init never overwrites files: remove it or choose another directory" },
@@ -46,7 +58,22 @@ function slugFromDirectory(dir: string): string {
 }
 
 
-function kitTemplate(name: string): string {
+/** The same rule kit.yaml's schema applies (a tag or a digest), checked before anything is written. */
+function checkedImage(text: string): string {
+  let ref;
+  try {
+    ref = parseReference(text);
+  } catch (err) {
+    throw new UsageError(`invalid --image "${text}": ${(err as Error).message}`);
+  }
+  if (ref.tag === undefined && ref.digest === undefined) {
+    throw new UsageError(`invalid --image "${text}": it needs a tag or a digest`, { hint: `for example --image ${text}:1.0.0` });
+  }
+  // As written (not normalised): kit.yaml keeps the author's spelling, as it would by hand.
+  return text.trim();
+}
+
+function kitTemplate(name: string, image: string): string {
   return `# Aegis kit manifest v1 (see spec/kit-manifest-v1.md). Kits declare; Aegis enforces.
 
 # Lowercase slug; it names the kit in references such as ${name}@sha256:…
@@ -55,8 +82,10 @@ name: ${name}
 version: "0.1.0"
 description: "What this kit's agents do"
 
-# Default base image. kit push pins it to a digest, so the pushed kit is reproducible.
-image: ghcr.io/example/agent-base:1.0.0
+# Default base image. kit push pins it to a digest, so the pushed kit is reproducible.${
+    image === PLACEHOLDER_IMAGE ? "\n# A placeholder: replace it with your agent's image (or run kit init --image REF)." : ""
+  }
+image: ${image}
 
 secrets:
   # Injected as environment variables; an instance cannot start without the required ones.

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { escapeControl } from "../../src/cli/output.js";
+import { escapeControl, escapeControlInDocument } from "../../src/cli/terminal-text.js";
 import { layoutWithManifest } from "../support/content.js";
 import { runKit } from "../support/cli.js";
 
@@ -17,6 +17,12 @@ describe("escapeControl", () => {
     ["bidi \u202eevil\u2066", "bidi \\u202eevil\\u2066"],
   ])("%j -> %j", (input, expected) => {
     expect(escapeControl(input)).toBe(expected);
+  });
+});
+
+describe("escapeControlInDocument", () => {
+  it("keeps tabs and newlines of a document and escapes the rest", () => {
+    expect(escapeControlInDocument("a:\tb\n\u001b[2Jc\r\n")).toBe("a:\tb\n\\u001b[2Jc\\r\n");
   });
 });
 

@@ -1,7 +1,7 @@
-import { initKit } from "../../kit/init.js";
+import { initKit, type InitOptions } from "../../kit/init.js";
 import { printLine } from "../output.js";
 
-export async function run(dir: string, opts: { name?: string }): Promise<void> {
+export async function run(dir: string, opts: InitOptions): Promise<void> {
   const result = await initKit(dir, opts);
   for (const file of result.files) printLine(`created ${file}`);
 }

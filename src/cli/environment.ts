@@ -1,0 +1,18 @@
+/**
+ * Every environment variable kit reads, for `kit help environment` and the
+ * README (test/cli/commands.test.ts checks both against the sources).
+ */
+export const ENVIRONMENT: readonly { name: string; description: string }[] = [
+  { name: "KIT_STORE", description: "the local store directory (default ~/.aegis/kits/store)" },
+  { name: "KIT_DEBUG", description: "1: print stack traces on errors, like --debug" },
+  { name: "DOCKER_CONFIG", description: "directory of the Docker config.json holding registry credentials (default ~/.docker)" },
+  { name: "HOME", description: "where the default store and Docker config live" },
+  { name: "SOURCE_DATE_EPOCH", description: "seconds since 1970: the created timestamp pack and push record when --created is not given" },
+  { name: "PATH", description: "where docker-credential-* helpers and git (for source and revision annotations) are found" },
+  { name: "NODE_EXTRA_CA_CERTS", description: "read by Node.js: extra CA certificates (PEM file) to trust for registries" },
+];
+
+export function environmentHelp(): string {
+  const width = Math.max(...ENVIRONMENT.map((e) => e.name.length));
+  return ["Environment variables kit reads:", "", ...ENVIRONMENT.map((e) => `  ${e.name.padEnd(width)}  ${e.description}`), ""].join("\n");
+}

@@ -1,0 +1,46 @@
+/** The `Examples:` section of each command's --help (test/cli/commands.test.ts checks every command has one). */
+export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  kit: [
+    "kit init my-kit --image ghcr.io/org/agent-base:1.0.0",
+    "kit push ghcr.io/org/my-kit:0.1.0 my-kit",
+    "kit pull my-kit:0.1.0 --json",
+    "kit help environment",
+  ],
+  validate: ["kit validate", "kit validate my-kit", "kit validate my-kit/kit.yaml --json"],
+  init: ["kit init my-kit", "kit init . --name famiglia", "kit init my-kit --image ghcr.io/org/agent-base:1.0.0"],
+  schema: ["kit schema > kit.schema.json"],
+  pack: ["kit pack my-kit -o oci:build/my-kit", "kit pack my-kit -o oci:build/my-kit:stable --no-pin --json"],
+  push: ["kit push ghcr.io/org/my-kit my-kit", "kit push ghcr.io/org/my-kit:1.0.0 my-kit -t stable --json", "kit push oci:build/my-kit:1.0.0 my-kit"],
+  pull: ["kit pull ghcr.io/org/my-kit:1.0.0", "kit pull ghcr.io/org/my-kit:1.0.0 -o ./checkout", "kit pull my-kit@sha256:… --json"],
+  inspect: ["kit inspect ghcr.io/org/my-kit:1.0.0", "kit inspect oci:build/my-kit:1.0.0", "kit inspect my-kit:1.0.0 --json"],
+  show: ["kit show ghcr.io/org/my-kit:1.0.0", "kit show my-kit:1.0.0 --readme", "kit show oci:build/my-kit:1.0.0 > kit.yaml"],
+  diff: [
+    "kit diff ghcr.io/org/my-kit:1.0.0 ghcr.io/org/my-kit:1.1.0",
+    "kit diff my-kit:1.0.0 ./my-kit",
+    "kit diff ghcr.io/org/my-kit:1.0.0 ./my-kit --json",
+    "kit diff my-kit:1.0.0 ./my-kit --exit-code",
+  ],
+  ls: ["kit ls", "kit ls --json"],
+  rm: ["kit rm my-kit:1.0.0", "kit rm ghcr.io/org/my-kit"],
+  gc: ["kit gc", "kit gc --json"],
+  store: ["kit store verify", "kit store gc"],
+  "store verify": ["kit store verify", "kit store verify --json", "kit store verify --layout oci:mirror/agent-base"],
+  "store gc": ["kit store gc", "kit store gc --layout oci:mirror/agent-base --json"],
+  copy: [
+    "kit copy ghcr.io/org/my-kit:1.0.0 registry.internal/kits/my-kit",
+    "kit copy ghcr.io/org/agent-base:1.0.0 oci:mirror/agent-base --dry-run",
+  ],
+  resolve: ["kit resolve ghcr.io/org/my-kit:1.0.0", "kit resolve oci:build/my-kit:1.0.0 --json"],
+  tags: ["kit tags ghcr.io/org/my-kit", "kit tags oci:build/my-kit --json"],
+  manifest: ["kit manifest ghcr.io/org/my-kit:1.0.0", "kit manifest ghcr.io/org/my-kit:1.0.0 | sha256sum"],
+  login: ['echo "$TOKEN" | kit login ghcr.io -u me --password-stdin', "kit login localhost:5000 -u me --password-stdin < token.txt"],
+  logout: ["kit logout ghcr.io"],
+  version: ["kit version", "kit version --json"],
+  completion: ["source <(kit completion bash)", "kit completion zsh > ~/.zfunc/_kit", "kit completion fish > ~/.config/fish/completions/kit.fish"],
+  help: ["kit help", "kit help pull", "kit help environment"],
+};
+
+export function examplesHelp(name: string): string | undefined {
+  const lines = EXAMPLES[name];
+  return lines === undefined ? undefined : `\nExamples:\n${lines.map((l) => `  ${l}`).join("\n")}`;
+}
