@@ -5,7 +5,7 @@
  * anywhere, not even the local store. Unpinned kits are accepted: looking at
  * one is not running it.
  */
-import { NotFoundError, UsageError } from "../oras/errors.js";
+import { NotFoundError } from "../oras/errors.js";
 import { formatReference, parseTargetReference } from "../oras/reference.js";
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
 import { openTarget } from "../oras/targets.js";
@@ -37,17 +37,15 @@ export async function readKitReference(reference: string, opts: ReadKitReference
 
 async function readFromStore(reference: string, storeOption: string | KitStore | undefined): Promise<ReadKit> {
   const store = storeOption instanceof KitStore ? storeOption : await KitStore.openIfExists(storeOption);
-  const entries = store ? await store.find(reference) : [];
-  if (store === undefined || entries.length === 0) {
+  if (store === undefined) {
     const storePath = typeof storeOption === "string" ? storeOption : defaultStorePath();
-    const where = store ? "in the local store" : `in the local store (there is none at ${storePath})`;
-    throw new NotFoundError(`kit ${reference} is not ${where}`, { hint: "name it by its registry reference, or run kit ls to see what the store holds" });
+    throw new NotFoundError(`kit ${reference} is not in the local store (there is none at ${storePath})`, {
+      hint: "name it by its registry reference, or pull it first",
+    });
   }
-  const digests = [...new Set(entries.map((e) => e.digest))];
-  if (digests.length > 1) {
-    throw new UsageError(`kit ${reference} is ambiguous in the local store: it names ${digests.length} different kits`, { hint: "name it by digest: NAME@sha256:…" });
-  }
-  const stored = await store.read(digests[0]!, { allowUnpinned: true });
-  const entry = parseTargetReference(entries[0]!.reference);
-  return { reference: formatReference({ ...entry, tag: undefined, digest: stored.descriptor.digest }), source: "store", content: stored.content };
+  // The same resolution pull and inspect use: ambiguity and absence are refused alike.
+  const entry = await store.findOne(reference);
+  const stored = await store.read(entry.digest, { allowUnpinned: true });
+  const recorded = parseTargetReference(entry.reference);
+  return { reference: formatReference({ ...recorded, tag: undefined, digest: stored.descriptor.digest }), source: "store", content: stored.content };
 }
