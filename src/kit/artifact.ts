@@ -4,9 +4,7 @@
  * the author's kit.yaml and README.md, byte for byte.
  */
 import * as z from "zod/mini";
-import type { DescribedBytes, Descriptor } from "../oras/descriptor.js";
-import { MediaType } from "../oras/descriptor.js";
-import { digestOf } from "../oras/digest.js";
+import { type DescribedBytes, type Descriptor, digestOf, MediaType } from "../oras/content.js";
 import { canonicalJson } from "./canonical-json.js";
 import { KitManifestSchema, type KitManifest } from "./schema.js";
 

@@ -9,7 +9,7 @@
  * *review* when the kit asks for more than before in a way someone should look
  * at before it lands: a new egress host, a base image from another repository.
  */
-import { parseReference, type RegistryReference } from "../oras/reference.js";
+import { parseReference, type RegistryReference } from "../oras/content.js";
 import type { KitManifest } from "./schema.js";
 
 /** The kit.yaml fields a diff compares (a validated KitManifest or KitConfig). */

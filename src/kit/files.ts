@@ -1,7 +1,6 @@
 /** Writing user-facing files: complete or not at all, and never over an existing file unless asked. */
 import { stat } from "node:fs/promises";
-import { ExistsError, IoError } from "../oras/errors.js";
-import { createFileExclusive, writeFileAtomic } from "../oras/fs.js";
+import { createFileExclusive, ExistsError, IoError, writeFileAtomic } from "../oras/content.js";
 
 interface WriteOptions {
   /** Replace existing files (atomically). Default: refuse with ExistsError. */

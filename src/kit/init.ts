@@ -1,8 +1,7 @@
 /** `kit init`: a valid, commented starting point. */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { IoError, UsageError } from "../oras/errors.js";
-import { parseReference } from "../oras/reference.js";
+import { IoError, parseReference, UsageError } from "../oras/content.js";
 import { writeFilesAtomic } from "./files.js";
 import { isKitName } from "./format.js";
 import { KIT_FILE } from "./load.js";

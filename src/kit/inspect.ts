@@ -2,11 +2,9 @@
  * Inspecting a kit without pulling it: manifest, config, layers, annotations
  * and the pinned image, from a registry, a layout or the local store.
  */
-import type { Descriptor } from "../oras/descriptor.js";
-import { formatReference } from "../oras/reference.js";
-import type { RemoteOptions } from "../oras/remote/registry-client.js";
-import { fetchManifestOf, openTarget } from "../oras/targets.js";
-import { fetchAll } from "../oras/verify.js";
+import { type Descriptor, fetchAll, formatReference } from "../oras/content.js";
+import { fetchManifestOf, openTarget } from "../oras/index.js";
+import type { RemoteOptions } from "../oras/remote/index.js";
 import { Annotation, KIT_ARTIFACT_TYPE, MAX_KIT_CONFIG_BYTES, type KitConfig } from "./artifact.js";
 import { toKitReference, type KitReference } from "./reference.js";
 import { KitStore } from "./store.js";

@@ -6,8 +6,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
 import type { core } from "zod/mini";
-import { InvalidContentError, IoError, NotFoundError, OciError } from "../oras/errors.js";
-import { readFileBounded } from "../oras/fs.js";
+import { InvalidContentError, IoError, NotFoundError, OciError, readFileBounded } from "../oras/content.js";
 import { KitManifestSchema, type KitManifest } from "./schema.js";
 
 export const KIT_FILE = "kit.yaml";

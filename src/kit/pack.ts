@@ -4,9 +4,8 @@
  * (push.ts) write it into a layout or a registry.
  */
 import path from "node:path";
-import { IoError, NotFoundError, OciError } from "../oras/errors.js";
-import { readFileBounded } from "../oras/fs.js";
-import type { RemoteOptions } from "../oras/remote/registry-client.js";
+import { IoError, NotFoundError, OciError, readFileBounded } from "../oras/content.js";
+import type { RemoteOptions } from "../oras/remote/index.js";
 import { buildKitArtifact, MAX_README_BYTES, README_TITLE, type KitArtifact } from "./artifact.js";
 import { loadKit } from "./load.js";
 import { pinImage } from "./pin.js";

@@ -2,10 +2,8 @@
  * Pinning a kit's base image to the digest its tag names right now, so a
  * pushed kit always means the same image.
  */
-import { OciError } from "../oras/errors.js";
-import { formatReference, parseReference } from "../oras/reference.js";
-import { RemoteRepository } from "../oras/remote/repository.js";
-import type { RemoteOptions } from "../oras/remote/registry-client.js";
+import { formatReference, OciError, parseReference } from "../oras/content.js";
+import { type RemoteOptions, RemoteRepository } from "../oras/remote/index.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 
 /** `registry/repo:tag@sha256:…`, fully qualified. An image that already names a digest needs no network. */

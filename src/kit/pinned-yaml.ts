@@ -6,7 +6,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { isMap, isScalar, parseDocument, Scalar, stringify } from "yaml";
-import { InvalidContentError } from "../oras/errors.js";
+import { InvalidContentError } from "../oras/content.js";
 import { checkKitManifest } from "./load.js";
 
 /** `text` with its top-level `image:` value set to `image`; throws InvalidContentError when `text` is not a valid kit. */

@@ -4,7 +4,7 @@
  * stays reproducible.
  */
 import { execFile } from "node:child_process";
-import { UsageError } from "../oras/errors.js";
+import { UsageError } from "../oras/content.js";
 
 interface GitInfo {
   source?: string;

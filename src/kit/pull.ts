@@ -5,10 +5,9 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { IoError, NotFoundError } from "../oras/errors.js";
-import { formatReference } from "../oras/reference.js";
-import type { RemoteOptions } from "../oras/remote/registry-client.js";
-import { fetchManifestOf, openTarget, type OpenedTarget } from "../oras/targets.js";
+import { formatReference, IoError, NotFoundError } from "../oras/content.js";
+import { fetchManifestOf, type OpenedTarget, openTarget } from "../oras/index.js";
+import type { RemoteOptions } from "../oras/remote/index.js";
 import type { KitConfig } from "./artifact.js";
 import { writeFilesAtomic } from "./files.js";
 import { KIT_YAML_TITLE, README_TITLE } from "./format.js";

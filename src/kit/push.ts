@@ -4,11 +4,18 @@
  * (packKit, what `kit pack` does), tag it, and record a registry push in the
  * local store.
  */
+import {
+  formatReference,
+  isValidTag,
+  type LayoutReference,
+  MemoryStore,
+  parseLayoutReference,
+  parseTargetReference,
+  type TargetReference,
+  UsageError,
+} from "../oras/content.js";
 import { copy } from "../oras/copy/index.js";
-import { UsageError } from "../oras/errors.js";
-import { MemoryStore } from "../oras/memory.js";
-import { formatReference, isValidTag, parseLayoutReference, parseTargetReference, type LayoutReference, type TargetReference } from "../oras/reference.js";
-import { openTarget } from "../oras/targets.js";
+import { openTarget } from "../oras/index.js";
 import type { KitArtifact } from "./artifact.js";
 import { buildKit, type BuildKitOptions } from "./pack.js";
 import { KitStore } from "./store.js";

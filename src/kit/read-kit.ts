@@ -3,10 +3,7 @@
  * the local store) once its manifest is in hand: every blob bounded and
  * verified, every artifact rule checked. pull and the local store share it.
  */
-import type { DescribedBytes, Descriptor } from "../oras/descriptor.js";
-import { NotFoundError } from "../oras/errors.js";
-import type { ReadOnlyStorage } from "../oras/target.js";
-import { fetchAll } from "../oras/verify.js";
+import { type DescribedBytes, type Descriptor, fetchAll, NotFoundError, type ReadOnlyStorage } from "../oras/content.js";
 import type { KitConfig } from "./artifact.js";
 import { KIT_ARTIFACT_TYPE, KIT_YAML_TITLE, MAX_KIT_CONFIG_BYTES, MAX_README_BYTES, README_TITLE } from "./format.js";
 import { MAX_KIT_FILE_BYTES } from "./load.js";

@@ -5,10 +5,9 @@
  * anywhere, not even the local store. Unpinned kits are accepted: looking at
  * one is not running it.
  */
-import { NotFoundError } from "../oras/errors.js";
-import { formatReference, parseTargetReference } from "../oras/reference.js";
-import type { RemoteOptions } from "../oras/remote/registry-client.js";
-import { openTarget } from "../oras/targets.js";
+import { formatReference, NotFoundError, parseTargetReference } from "../oras/content.js";
+import { openTarget } from "../oras/index.js";
+import type { RemoteOptions } from "../oras/remote/index.js";
 import { fetchKit } from "./pull.js";
 import type { KitContent } from "./read-kit.js";
 import { withDefaultCredentials } from "./remote-defaults.js";

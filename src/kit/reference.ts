@@ -7,14 +7,14 @@
  * A short reference has no slash, so it can never be mistaken for a registry
  * path; Docker Hub images must be written out in full.
  */
-import { InvalidReferenceError } from "../oras/errors.js";
 import {
   formatReference,
+  InvalidReferenceError,
+  type LayoutReference,
   parseLayoutReference,
   parseReference,
-  type LayoutReference,
   type RegistryReference,
-} from "../oras/reference.js";
+} from "../oras/content.js";
 import { isKitName } from "./format.js";
 
 export interface ShortKitReference {

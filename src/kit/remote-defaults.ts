@@ -1,5 +1,4 @@
-import type { RemoteOptions } from "../oras/remote/registry-client.js";
-import { dockerCredentials } from "../oras/remote/auth/docker-config.js";
+import { dockerCredentials, type RemoteOptions } from "../oras/remote/index.js";
 
 /** Library callers get what the CLI gets: credentials from the Docker config unless they pass their own. */
 export function withDefaultCredentials(remote: RemoteOptions | undefined): RemoteOptions {

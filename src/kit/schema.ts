@@ -6,7 +6,7 @@
 // zod/mini: the same validator with a tree-shakable API; the classic API costs ~60 ms more at every start-up.
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
-import { parseReference } from "../oras/reference.js";
+import { parseReference } from "../oras/content.js";
 import { KIT_NAME_PATTERN, MAX_KIT_NAME_LENGTH } from "./format.js";
 
 // zod/mini ships no messages; the English ones (what zod's classic API uses) word the few we do not write ourselves.

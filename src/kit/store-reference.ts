@@ -4,8 +4,14 @@
  * kit by its `name` (`famiglia`, `famiglia:1.0.0`, `famiglia@sha256:…`); see
  * reference.ts.
  */
-import { InvalidReferenceError } from "../oras/errors.js";
-import { formatReference, parseReference, parseTargetReference, repositoryName, type RegistryReference } from "../oras/reference.js";
+import {
+  formatReference,
+  InvalidReferenceError,
+  parseReference,
+  parseTargetReference,
+  type RegistryReference,
+  repositoryName,
+} from "../oras/content.js";
 import { parseKitReference, type KitReference } from "./reference.js";
 
 /** The entry fields a reference is matched against. */

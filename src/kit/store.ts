@@ -17,18 +17,23 @@
  */
 import { homedir } from "node:os";
 import path from "node:path";
-import { MediaType, type DescribedBytes, type Descriptor } from "../oras/descriptor.js";
-import { parseDigest } from "../oras/digest.js";
-import { InvalidContentError, NotFoundError, UsageError } from "../oras/errors.js";
-import { validateRefName } from "../oras/layout/index-file.js";
-import { isJsonObject } from "../oras/json.js";
-import { FileLock, type LockOptions } from "../oras/layout/lock.js";
-import { manifestLinks, MAX_MANIFEST_BYTES } from "../oras/manifest.js";
-import type { GcResult } from "../oras/layout/gc.js";
-import { OciLayout } from "../oras/layout/store.js";
-import type { LayoutReport } from "../oras/layout/verify-layout.js";
-import { parseReference, repositoryName, type RegistryReference } from "../oras/reference.js";
-import { fetchAll } from "../oras/verify.js";
+import {
+  type DescribedBytes,
+  type Descriptor,
+  fetchAll,
+  InvalidContentError,
+  isJsonObject,
+  manifestLinks,
+  MAX_MANIFEST_BYTES,
+  MediaType,
+  NotFoundError,
+  parseDigest,
+  parseReference,
+  type RegistryReference,
+  repositoryName,
+  UsageError,
+} from "../oras/content.js";
+import { FileLock, type GcResult, type LayoutReport, type LockOptions, OciLayout, validateRefName } from "../oras/layout/index.js";
 import type { KitConfig } from "./artifact.js";
 import { Annotation, KIT_ARTIFACT_TYPE } from "./format.js";
 import type { KitContent } from "./read-kit.js";
@@ -36,7 +41,7 @@ import { formatKitReference, toKitReference, type KitReference } from "./referen
 import { recordedReference, referenceMatcher } from "./store-reference.js";
 
 export { isShortKitReference, parseShortKitReference, type ShortKitReference } from "./reference.js";
-export type { GcResult } from "../oras/layout/gc.js";
+export type { GcResult } from "../oras/layout/index.js";
 
 export const KIT_STORE_ENV = "KIT_STORE";
 

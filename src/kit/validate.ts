@@ -1,4 +1,4 @@
-import { SizeLimitError } from "../oras/errors.js";
+import { SizeLimitError } from "../oras/content.js";
 import { checkKitManifest, readKitFileBytes, resolveKitFile, type KitIssue } from "./load.js";
 
 export interface ValidationReport {

@@ -3,11 +3,16 @@
  * spec/kit-artifact-v1.md, before anything is stored or returned.
  */
 import { isDeepStrictEqual } from "node:util";
-import { MediaType, type Descriptor } from "../oras/descriptor.js";
-import { InvalidContentError, SizeLimitError } from "../oras/errors.js";
-import { isJsonObject } from "../oras/json.js";
-import { parseManifestJson, readDescriptor } from "../oras/manifest.js";
-import { parseReference } from "../oras/reference.js";
+import {
+  type Descriptor,
+  InvalidContentError,
+  isJsonObject,
+  MediaType,
+  parseManifestJson,
+  parseReference,
+  readDescriptor,
+  SizeLimitError,
+} from "../oras/content.js";
 import {
   Annotation,
   KIT_ARTIFACT_TYPE,

@@ -1,0 +1,17 @@
+/**
+ * Content without transport: errors, descriptors, digests, manifests,
+ * references, verification, bounded reads and atomic writes, and an in-memory
+ * store. Published as `@aegis/kit/oras/content`; it loads no HTTP client and
+ * no layout code, so a consumer that only checks content stays cheap to start.
+ */
+export * from "./errors.js";
+export * from "./descriptor.js";
+export * from "./manifest.js";
+export { isJsonObject, type JsonObject } from "./json.js";
+export * from "./digest.js";
+export * from "./reference.js";
+export type * from "./target.js";
+export * from "./verify.js";
+export { createFileExclusive, readFileBounded, writeFileAtomic } from "./fs.js";
+export { MemoryStore } from "./memory.js";
+export { resolveSelector } from "./resolve.js";
