@@ -1,5 +1,6 @@
 import { pullKit } from "../../kit/pull.js";
 import { parseKitReference } from "../../kit/reference.js";
+import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
@@ -11,12 +12,15 @@ interface PullFlags extends RemoteFlags {
 }
 
 export async function run(ref: string, flags: PullFlags): Promise<void> {
-  const result = await pullKit(parseKitReference(ref), {
-    remote: remoteOptions(flags),
-    allowUnpinned: flags.allowUnpinned ?? false,
-    force: flags.force ?? false,
-    ...(flags.output !== undefined ? { output: flags.output } : {}),
-  });
+  const parsed = parseKitReference(ref);
+  const result = await sayingExpandedNames([[ref, parsed]], () =>
+    pullKit(parsed, {
+      remote: remoteOptions(flags),
+      allowUnpinned: flags.allowUnpinned ?? false,
+      force: flags.force ?? false,
+      ...(flags.output !== undefined ? { output: flags.output } : {}),
+    }),
+  );
   if (flags.json) {
     printJson({ reference: result.reference, digest: result.digest, kit: result.kit, image: result.image });
     return;
