@@ -33,7 +33,7 @@ export interface KitInspection {
 export async function inspectKit(reference: string | KitReference, opts: { remote?: RemoteOptions; store?: string | KitStore } = {}): Promise<KitInspection> {
   const ref = toKitReference(reference);
   if (ref.kind === "store") {
-    const store = opts.store instanceof KitStore ? opts.store : await KitStore.open(opts.store, { create: false });
+    const store = await KitStore.openToFind(ref, opts.store);
     const entry = await store.findOne(ref);
     const stored = await store.read(entry.digest, { allowUnpinned: true });
     return describe(`${recordedRepository(entry)}@${stored.descriptor.digest}`, stored.descriptor, stored.manifest, stored.config);

@@ -54,22 +54,25 @@ export async function resolveKit(reference: string | KitReference, opts: Omit<Pu
 
 export async function pullKit(reference: string | KitReference, opts: PullOptions = {}): Promise<PullResult> {
   const ref = toKitReference(reference);
-  const store = opts.store instanceof KitStore ? opts.store : await KitStore.open(opts.store);
   const allowUnpinned = opts.allowUnpinned ?? false;
   let base: string;
   let fetched: KitContent;
   if (ref.kind === "store") {
+    const store = await KitStore.openToFind(ref, opts.store);
     const entry = await store.findOne(ref);
     fetched = (await store.read(entry.digest, { allowUnpinned })).content;
     base = recordedRepository(entry);
   } else {
+    // The store is created only when a kit is recorded in it: a failed pull leaves no trace.
+    const existing = opts.store instanceof KitStore ? opts.store : await KitStore.openIfExists(opts.store);
     const byDigest = ref.digest !== undefined && ref.tag === undefined;
-    const cached = byDigest && ref.digest !== undefined ? await fromStoreByDigest(store, ref.digest, allowUnpinned) : undefined;
+    const cached = byDigest && ref.digest !== undefined && existing !== undefined ? await fromStoreByDigest(existing, ref.digest, allowUnpinned) : undefined;
     fetched = cached ?? (await fetchKit(await openTarget(ref, { remote: withDefaultCredentials(opts.remote) }), { allowUnpinned }));
     base = formatReference({ ...ref, tag: undefined, digest: undefined });
     if (ref.kind === "registry") {
       // Recorded only now, after every check passed: a refused kit leaves nothing in the store.
       const named = byDigest ? ref : { ...ref, digest: undefined };
+      const store = existing ?? (await KitStore.open(opts.store instanceof KitStore ? undefined : opts.store));
       await store.add({ manifest: { descriptor: fetched.descriptor, bytes: fetched.manifest }, config: fetched.config, layers: fetched.layers }, fetched.kit, [named]);
     }
   }
