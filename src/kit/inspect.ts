@@ -7,11 +7,11 @@ import { formatReference } from "../oras/reference.js";
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
 import { fetchManifestOf, openTarget } from "../oras/targets.js";
 import { fetchAll } from "../oras/verify.js";
-import { Annotation, KIT_ARTIFACT_TYPE, MAX_KIT_CONFIG_BYTES, type KitConfig } from "./artifact.js";
+import { KIT_ARTIFACT_TYPE, MAX_KIT_CONFIG_BYTES, type KitConfig } from "./artifact.js";
 import { toKitReference, type KitReference } from "./reference.js";
 import { KitStore } from "./store.js";
 import { recordedRepository } from "./store-reference.js";
-import { checkKitManifestJson, parseKitConfig } from "./verify-artifact.js";
+import { checkImageAnnotation, checkKitManifestJson, parseKitConfig } from "./verify-artifact.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 
 export interface KitInspection {
@@ -48,6 +48,7 @@ export async function inspectKit(reference: string | KitReference, opts: { remot
 function describe(reference: string, descriptor: Descriptor, manifestBytes: Buffer, configBytes: Buffer): KitInspection {
   const view = checkKitManifestJson(manifestBytes, reference);
   const kit = parseKitConfig(configBytes, reference);
+  checkImageAnnotation(view.annotations, kit, reference);
   return {
     reference,
     digest: descriptor.digest,
@@ -58,7 +59,8 @@ function describe(reference: string, descriptor: Descriptor, manifestBytes: Buff
     config: view.config,
     kit: kit,
     layers: [view.kitYaml, view.readme],
-    image: kit.unpinned ? undefined : (view.annotations[Annotation.KitImage] ?? kit.image),
+    // The config's image is the one that runs (the annotation was checked to agree).
+    image: kit.unpinned ? undefined : kit.image,
     manifest: JSON.parse(manifestBytes.toString("utf8")),
   };
 }
