@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { IoError, UsageError } from "../oras/errors.js";
 import { writeFilesAtomic } from "./files.js";
+import { addMissingReadme } from "./init-readme.js";
 import { isKitName } from "./format.js";
 import { KIT_FILE } from "./load.js";
 
@@ -10,9 +11,13 @@ import { KIT_FILE } from "./load.js";
 export interface InitResult {
   files: string[];
   name: string;
+  /** Existing files left as they were (a kit.yaml that only lacked its README.md). */
+  kept?: string[];
 }
 
 export async function initKit(dir: string, opts: { name?: string } = {}): Promise<InitResult> {
+  const readmeOnly = await addMissingReadme(dir, opts.name ?? slugFromDirectory(dir));
+  if (readmeOnly !== undefined) return readmeOnly;
   const name = opts.name ?? slugFromDirectory(dir);
   if (!isKitName(name)) {
     throw new UsageError(`invalid kit name "${name}": use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`, {

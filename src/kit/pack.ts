@@ -3,14 +3,13 @@
  * its base image pinned. Nothing is written here; packKit and pushKit
  * (push.ts) write it into a layout or a registry.
  */
-import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import { IoError, NotFoundError, SizeLimitError } from "../oras/errors.js";
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
-import { buildKitArtifact, MAX_README_BYTES, README_TITLE, type KitArtifact } from "./artifact.js";
+import { buildKitArtifact, README_TITLE, type KitArtifact } from "./artifact.js";
 import { loadKit } from "./load.js";
 import { pinImage } from "./pin.js";
 import { createdTimestamp, gitInfo } from "./provenance.js";
+import { readReadme } from "./readme.js";
 
 export interface BuildKitOptions {
   /** Resolve the image to a digest (default true). false records the kit as unpinned. */
@@ -37,20 +36,4 @@ export async function buildKit(dir: string, opts: BuildKitOptions = {}): Promise
     ...git,
     ...(created !== undefined ? { created } : {}),
   });
-}
-
-async function readReadme(file: string): Promise<Buffer> {
-  try {
-    const info = await stat(file);
-    if (info.size > MAX_README_BYTES) throw new SizeLimitError(MAX_README_BYTES, `${file} (${info.size} bytes)`);
-    const bytes = await readFile(file);
-    if (bytes.length > MAX_README_BYTES) throw new SizeLimitError(MAX_README_BYTES, `${file} (${bytes.length} bytes)`);
-    return bytes;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new NotFoundError(`${file}: a kit needs a README.md next to its kit.yaml`, { hint: '"kit init" writes one' });
-    }
-    if (err instanceof SizeLimitError) throw err;
-    throw new IoError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
-  }
 }
