@@ -52,7 +52,7 @@ export function buildProgram(): Command {
       .command("pack")
       .description("validate a kit, pin its image and write the artifact into an OCI layout (no registry needed)")
       .argument("[dir]", "kit directory", ".")
-      .requiredOption("-o, --output <layout>", "oci:PATH[:TAG] (TAG defaults to the kit's version)")
+      .requiredOption("-o, --output <path>", "the OCI layout to write: PATH[:TAG] or oci:PATH[:TAG] (TAG defaults to the kit's version)")
       .option("--no-pin", "do not resolve the image to a digest; the kit is marked unpinned")
       .option("--created <time>", 'record org.opencontainers.image.created (RFC 3339 or "now"; default: SOURCE_DATE_EPOCH or none)')
       .option("--json", 'print {"reference", "digest", "image", "tags"}'),

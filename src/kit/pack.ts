@@ -14,6 +14,8 @@ import { readReadme } from "./readme.js";
 export interface BuildKitOptions {
   /** Resolve the image to a digest (default true). false records the kit as unpinned. */
   pin?: boolean;
+  /** Confirm at its registry an image that already names a digest (default true; kit pack: false, offline). */
+  confirmPinnedImage?: boolean;
   /** An RFC 3339 time or "now" for org.opencontainers.image.created; default: SOURCE_DATE_EPOCH or none. */
   created?: string;
   remote?: RemoteOptions;
@@ -26,7 +28,7 @@ export async function buildKit(dir: string, opts: BuildKitOptions = {}): Promise
   const kit = await loadKit(dir);
   const kitDir = path.dirname(kit.file);
   const readme = await readReadme(path.join(kitDir, README_TITLE));
-  const pinnedImage = opts.pin === false ? undefined : await pinImage(kit.manifest.image, opts.remote);
+  const pinnedImage = opts.pin === false ? undefined : await pinImage(kit.manifest.image, opts.remote, { confirmDigest: opts.confirmPinnedImage ?? true });
   const git = await gitInfo(kitDir);
   return buildKitArtifact({
     manifest: kit.manifest,
