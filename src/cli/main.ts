@@ -75,7 +75,7 @@ export function buildProgram(): Command {
       .command("pull")
       .description("fetch and verify a kit, store it locally, optionally write its files")
       .argument("<ref>", "REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST, oci:PATH:TAG, or NAME@DIGEST / NAME:TAG from the local store")
-      .option("-o, --output <dir>", "write kit.yaml and README.md into DIR")
+      .option("-o, --output <dir>", "also write kit.yaml (image pinned) and README.md into DIR")
       .option("--force", "replace existing files in the output directory")
       .option("--allow-unpinned", "accept a kit whose image is not pinned by digest")
       .option("--json", 'print {"reference", "digest", "kit", "image"} (what aegisd consumes)'),

@@ -12,6 +12,7 @@ import { fetchManifestOf, openTarget, type OpenedTarget } from "../oras/targets.
 import type { KitConfig } from "./artifact.js";
 import { writeFilesAtomic } from "./files.js";
 import { KIT_YAML_TITLE, README_TITLE } from "./format.js";
+import { kitYamlWithImage } from "./pinned-yaml.js";
 import { readKitContent, type KitContent } from "./read-kit.js";
 import { toKitReference, type KitReference } from "./reference.js";
 import { KitStore } from "./store.js";
@@ -19,7 +20,7 @@ import { recordedRepository } from "./store-reference.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 
 export interface PullOptions {
-  /** Write kit.yaml and README.md into this directory. */
+  /** Write kit.yaml (its image pinned, as the kit runs it) and README.md into this directory. */
   output?: string;
   /** Replace existing files in `output`. */
   force?: boolean;
@@ -95,10 +96,12 @@ export async function fetchKit(opened: OpenedTarget, opts: { allowUnpinned?: boo
   return readKitContent(opened.target, descriptor, bytes, formatReference(opened.ref), opts);
 }
 
+/** kit.yaml (with the image pinned, unless the kit is unpinned) and README.md, both or neither. */
 async function writeKitFiles(dir: string, kit: KitContent, force: boolean): Promise<string[]> {
+  const kitYaml = kit.layers[0].bytes;
   // The titles were checked to be exactly these names, so nothing can land outside dir.
-  const files: [string, Buffer][] = [
-    [path.join(dir, KIT_YAML_TITLE), kit.layers[0].bytes],
+  const files: [string, Uint8Array | string][] = [
+    [path.join(dir, KIT_YAML_TITLE), kit.kit.unpinned ? kitYaml : kitYamlWithImage(kitYaml.toString("utf8"), kit.kit.image)],
     [path.join(dir, README_TITLE), kit.layers[1].bytes],
   ];
   try {

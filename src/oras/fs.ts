@@ -15,8 +15,8 @@ export function tempPathFor(path: string): string {
   return `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
 }
 
-/** Write bytes to a fresh temp file and (when durable) fsync it; returns the temp path. */
-async function writeSyncedTemp(path: string, data: string | Uint8Array, durable = true, mode = 0o644): Promise<string> {
+/** Write bytes to a fresh temp file beside `path` and (when durable) fsync it; returns the temp path. */
+export async function writeSyncedTemp(path: string, data: string | Uint8Array, durable = true, mode = 0o644): Promise<string> {
   const temp = tempPathFor(path);
   const fh = await open(temp, "wx", mode);
   try {

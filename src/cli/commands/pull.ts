@@ -26,5 +26,10 @@ export async function run(ref: string, flags: PullFlags): Promise<void> {
     return;
   }
   printLine(result.reference);
-  for (const file of result.files) printLine(`wrote ${file}`);
+  const [kitYaml, ...others] = result.files;
+  if (kitYaml !== undefined) {
+    // Say which image the written kit.yaml names, and why it is not pinned when it is not.
+    printLine(`wrote ${kitYaml} (${result.kit.unpinned ? `image ${result.image} as written: the kit is unpinned` : `image pinned to ${result.image}`})`);
+  }
+  for (const file of others) printLine(`wrote ${file}`);
 }
