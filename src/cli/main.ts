@@ -92,6 +92,7 @@ export function buildProgram(): Command {
   program
     .command("ls")
     .description("list the kits in the local store ($KIT_STORE, default ~/.aegis/kits/store)")
+    .option("--no-trunc", "print full digests and pinned image references")
     .option("--json", 'print {"kits": [{"name", "version", "reference", "digest", "image"}]}')
     .action(lazy(() => import("./commands/ls.js")));
 
