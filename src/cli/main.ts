@@ -54,7 +54,7 @@ export function buildProgram(): Command {
       .command("pack")
       .description("validate a kit, pin its image and write the artifact into an OCI layout (no registry needed)")
       .argument("[dir]", "kit directory", ".")
-      .requiredOption("-o, --output <layout>", "oci:PATH[:TAG] (TAG defaults to the kit's version)")
+      .requiredOption("-o, --output <path>", "the OCI layout to write: PATH[:TAG] or oci:PATH[:TAG] (TAG defaults to the kit's version)")
       .option("--no-pin", "do not resolve the image to a digest; the kit is marked unpinned")
       .option("--created <time>", 'record org.opencontainers.image.created (RFC 3339 or "now"; default: SOURCE_DATE_EPOCH or none)')
       .option("--json", 'print {"reference", "digest", "image", "tags"}'),
@@ -77,7 +77,7 @@ export function buildProgram(): Command {
       .command("pull")
       .description("fetch and verify a kit, store it locally, optionally write its files")
       .argument("<ref>", "REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST, oci:PATH:TAG, or NAME@DIGEST / NAME:TAG from the local store")
-      .option("-o, --output <dir>", "write kit.yaml and README.md into DIR")
+      .option("-o, --output <dir>", "also write kit.yaml (image pinned) and README.md into DIR")
       .option("--force", "replace existing files in the output directory")
       .option("--allow-unpinned", "accept a kit whose image is not pinned by digest")
       .option("--json", 'print {"reference", "digest", "kit", "image"} (what aegisd consumes)'),
@@ -94,6 +94,7 @@ export function buildProgram(): Command {
   program
     .command("ls")
     .description("list the kits in the local store ($KIT_STORE, default ~/.aegis/kits/store)")
+    .option("--no-trunc", "print full digests and pinned image references")
     .option("--json", 'print {"kits": [{"name", "version", "reference", "digest", "image"}]}')
     .action(lazy(() => import("./commands/ls.js")));
 

@@ -1,8 +1,8 @@
 /** `kit init`: a valid, commented starting point. */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { IoError, parseReference, UsageError } from "../oras/content.js";
-import { writeFilesAtomic } from "./files.js";
+import { IoError, parseReference, UsageError, writeFilesAtomic } from "../oras/content.js";
+import { addMissingReadme } from "./init-readme.js";
 import { isKitName } from "./format.js";
 import { KIT_FILE } from "./load.js";
 
@@ -10,6 +10,8 @@ import { KIT_FILE } from "./load.js";
 export interface InitResult {
   files: string[];
   name: string;
+  /** Existing files left as they were (a kit.yaml that only lacked its README.md). */
+  kept?: string[];
 }
 
 /** The image `kit init` writes unless given one: a placeholder the author replaces (push cannot pin it). */
@@ -23,6 +25,8 @@ export interface InitOptions {
 }
 
 export async function initKit(dir: string, opts: InitOptions = {}): Promise<InitResult> {
+  const readmeOnly = await addMissingReadme(dir, opts.name ?? slugFromDirectory(dir));
+  if (readmeOnly !== undefined) return readmeOnly;
   const name = opts.name ?? slugFromDirectory(dir);
   if (!isKitName(name)) {
     throw new UsageError(`invalid kit name "${name}": use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit`, {

@@ -5,11 +5,11 @@
 import { type Descriptor, fetchAll, formatReference } from "../oras/content.js";
 import { fetchManifestOf, openTarget } from "../oras/index.js";
 import type { RemoteOptions } from "../oras/remote/index.js";
-import { Annotation, KIT_ARTIFACT_TYPE, MAX_KIT_CONFIG_BYTES, type KitConfig } from "./artifact.js";
+import { KIT_ARTIFACT_TYPE, MAX_KIT_CONFIG_BYTES, type KitConfig } from "./artifact.js";
 import { toKitReference, type KitReference } from "./reference.js";
 import { KitStore } from "./store.js";
 import { recordedRepository } from "./store-reference.js";
-import { checkKitManifestJson, parseKitConfig } from "./verify-artifact.js";
+import { checkImageAnnotation, checkKitManifestJson, parseKitConfig } from "./verify-artifact.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 
 export interface KitInspection {
@@ -31,7 +31,7 @@ export interface KitInspection {
 export async function inspectKit(reference: string | KitReference, opts: { remote?: RemoteOptions; store?: string | KitStore } = {}): Promise<KitInspection> {
   const ref = toKitReference(reference);
   if (ref.kind === "store") {
-    const store = opts.store instanceof KitStore ? opts.store : await KitStore.open(opts.store, { create: false });
+    const store = await KitStore.openToFind(ref, opts.store);
     const entry = await store.findOne(ref);
     const stored = await store.read(entry.digest, { allowUnpinned: true });
     return describe(`${recordedRepository(entry)}@${stored.descriptor.digest}`, stored.descriptor, stored.manifest, stored.config);
@@ -46,6 +46,7 @@ export async function inspectKit(reference: string | KitReference, opts: { remot
 function describe(reference: string, descriptor: Descriptor, manifestBytes: Buffer, configBytes: Buffer): KitInspection {
   const view = checkKitManifestJson(manifestBytes, reference);
   const kit = parseKitConfig(configBytes, reference);
+  checkImageAnnotation(view.annotations, kit, reference);
   return {
     reference,
     digest: descriptor.digest,
@@ -56,7 +57,8 @@ function describe(reference: string, descriptor: Descriptor, manifestBytes: Buff
     config: view.config,
     kit: kit,
     layers: [view.kitYaml, view.readme],
-    image: kit.unpinned ? undefined : (view.annotations[Annotation.KitImage] ?? kit.image),
+    // The config's image is the one that runs (the annotation was checked to agree).
+    image: kit.unpinned ? undefined : kit.image,
     manifest: JSON.parse(manifestBytes.toString("utf8")),
   };
 }

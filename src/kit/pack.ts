@@ -4,16 +4,18 @@
  * (push.ts) write it into a layout or a registry.
  */
 import path from "node:path";
-import { IoError, NotFoundError, OciError, readFileBounded } from "../oras/content.js";
 import type { RemoteOptions } from "../oras/remote/index.js";
-import { buildKitArtifact, MAX_README_BYTES, README_TITLE, type KitArtifact } from "./artifact.js";
+import { buildKitArtifact, README_TITLE, type KitArtifact } from "./artifact.js";
 import { loadKit } from "./load.js";
 import { pinImage } from "./pin.js";
 import { createdTimestamp, gitInfo } from "./provenance.js";
+import { readReadme } from "./readme.js";
 
 export interface BuildKitOptions {
   /** Resolve the image to a digest (default true). false records the kit as unpinned. */
   pin?: boolean;
+  /** Confirm at its registry an image that already names a digest (default true; kit pack: false, offline). */
+  confirmPinnedImage?: boolean;
   /** An RFC 3339 time or "now" for org.opencontainers.image.created; default: SOURCE_DATE_EPOCH or none. */
   created?: string;
   remote?: RemoteOptions;
@@ -26,7 +28,7 @@ export async function buildKit(dir: string, opts: BuildKitOptions = {}): Promise
   const kit = await loadKit(dir);
   const kitDir = path.dirname(kit.file);
   const readme = await readReadme(path.join(kitDir, README_TITLE));
-  const pinnedImage = opts.pin === false ? undefined : await pinImage(kit.manifest.image, opts.remote);
+  const pinnedImage = opts.pin === false ? undefined : await pinImage(kit.manifest.image, opts.remote, { confirmDigest: opts.confirmPinnedImage ?? true });
   const git = await gitInfo(kitDir);
   return buildKitArtifact({
     manifest: kit.manifest,
@@ -36,16 +38,4 @@ export async function buildKit(dir: string, opts: BuildKitOptions = {}): Promise
     ...git,
     ...(created !== undefined ? { created } : {}),
   });
-}
-
-async function readReadme(file: string): Promise<Buffer> {
-  try {
-    return await readFileBounded(file, MAX_README_BYTES);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new NotFoundError(`${file}: a kit needs a README.md next to its kit.yaml`, { hint: '"kit init" writes one' });
-    }
-    if (err instanceof OciError) throw err;
-    throw new IoError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
-  }
 }

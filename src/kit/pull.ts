@@ -5,12 +5,12 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { formatReference, IoError, NotFoundError } from "../oras/content.js";
+import { formatReference, IoError, NotFoundError, writeFilesAtomic } from "../oras/content.js";
 import { fetchManifestOf, type OpenedTarget, openTarget } from "../oras/index.js";
 import type { RemoteOptions } from "../oras/remote/index.js";
 import type { KitConfig } from "./artifact.js";
-import { writeFilesAtomic } from "./files.js";
 import { KIT_YAML_TITLE, README_TITLE } from "./format.js";
+import { kitYamlWithImage } from "./pinned-yaml.js";
 import { readKitContent, type KitContent } from "./read-kit.js";
 import { toKitReference, type KitReference } from "./reference.js";
 import { KitStore } from "./store.js";
@@ -18,7 +18,7 @@ import { recordedRepository } from "./store-reference.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 
 export interface PullOptions {
-  /** Write kit.yaml and README.md into this directory. */
+  /** Write kit.yaml (its image pinned, as the kit runs it) and README.md into this directory. */
   output?: string;
   /** Replace existing files in `output`. */
   force?: boolean;
@@ -53,22 +53,25 @@ export async function resolveKit(reference: string | KitReference, opts: Omit<Pu
 
 export async function pullKit(reference: string | KitReference, opts: PullOptions = {}): Promise<PullResult> {
   const ref = toKitReference(reference);
-  const store = opts.store instanceof KitStore ? opts.store : await KitStore.open(opts.store);
   const allowUnpinned = opts.allowUnpinned ?? false;
   let base: string;
   let fetched: KitContent;
   if (ref.kind === "store") {
+    const store = await KitStore.openToFind(ref, opts.store);
     const entry = await store.findOne(ref);
     fetched = (await store.read(entry.digest, { allowUnpinned })).content;
     base = recordedRepository(entry);
   } else {
+    // The store is created only when a kit is recorded in it: a failed pull leaves no trace.
+    const existing = opts.store instanceof KitStore ? opts.store : await KitStore.openIfExists(opts.store);
     const byDigest = ref.digest !== undefined && ref.tag === undefined;
-    const cached = byDigest && ref.digest !== undefined ? await fromStoreByDigest(store, ref.digest, allowUnpinned) : undefined;
+    const cached = byDigest && ref.digest !== undefined && existing !== undefined ? await fromStoreByDigest(existing, ref.digest, allowUnpinned) : undefined;
     fetched = cached ?? (await fetchKit(await openTarget(ref, { remote: withDefaultCredentials(opts.remote) }), { allowUnpinned }));
     base = formatReference({ ...ref, tag: undefined, digest: undefined });
     if (ref.kind === "registry") {
       // Recorded only now, after every check passed: a refused kit leaves nothing in the store.
       const named = byDigest ? ref : { ...ref, digest: undefined };
+      const store = existing ?? (await KitStore.open(opts.store instanceof KitStore ? undefined : opts.store));
       await store.add({ manifest: { descriptor: fetched.descriptor, bytes: fetched.manifest }, config: fetched.config, layers: fetched.layers }, fetched.kit, [named]);
     }
   }
@@ -91,10 +94,12 @@ export async function fetchKit(opened: OpenedTarget, opts: { allowUnpinned?: boo
   return readKitContent(opened.target, descriptor, bytes, formatReference(opened.ref), opts);
 }
 
+/** kit.yaml (with the image pinned, unless the kit is unpinned) and README.md, both or neither. */
 async function writeKitFiles(dir: string, kit: KitContent, force: boolean): Promise<string[]> {
+  const kitYaml = kit.layers[0].bytes;
   // The titles were checked to be exactly these names, so nothing can land outside dir.
-  const files: [string, Buffer][] = [
-    [path.join(dir, KIT_YAML_TITLE), kit.layers[0].bytes],
+  const files: [string, Uint8Array | string][] = [
+    [path.join(dir, KIT_YAML_TITLE), kit.kit.unpinned ? kitYaml : kitYamlWithImage(kitYaml.toString("utf8"), kit.kit.image)],
     [path.join(dir, README_TITLE), kit.layers[1].bytes],
   ];
   try {

@@ -4,16 +4,7 @@
  * (packKit, what `kit pack` does), tag it, and record a registry push in the
  * local store.
  */
-import {
-  formatReference,
-  isValidTag,
-  type LayoutReference,
-  MemoryStore,
-  parseLayoutReference,
-  parseTargetReference,
-  type TargetReference,
-  UsageError,
-} from "../oras/content.js";
+import { formatReference, isValidTag, type LayoutReference, MemoryStore, parseLayoutReference, parseTargetReference, type TargetReference, UsageError } from "../oras/content.js";
 import { copy } from "../oras/copy/index.js";
 import { openTarget } from "../oras/index.js";
 import type { KitArtifact } from "./artifact.js";
@@ -71,13 +62,25 @@ export async function pushKit(ref: string | TargetReference, dir: string, opts: 
 }
 
 /**
- * Write the kit in `dir` into the OCI layout `output` (oci:PATH[:TAG]; TAG
- * defaults to the kit's version), as `kit pack` does. Needs no registry
- * unless the image must be pinned from a tag; records nothing in the store.
+ * Write the kit in `dir` into the OCI layout `output` (oci:PATH[:TAG], or a
+ * plain PATH[:TAG] meaning the same; TAG defaults to the kit's version), as
+ * `kit pack` does. Needs no registry unless the image must be pinned from a
+ * tag; records nothing in the store.
  */
 export function packKit(dir: string, output: string | LayoutReference, opts: PackOptions = {}): Promise<PushResult> {
-  const layout = typeof output === "string" ? parseLayoutReference(output) : output;
-  return pushKit(layout, dir, { ...opts, store: false });
+  const layout = typeof output === "string" ? parseLayoutOutput(output) : output;
+  // The offline path: an image that already names a digest is taken as written (push confirms it).
+  return pushKit(layout, dir, { confirmPinnedImage: false, ...opts, store: false });
+}
+
+/** `kit pack -o`: always a path on disk; `oci:` may be left out. A URL (`oci://…`, `https://…`) is refused. */
+export function parseLayoutOutput(text: string): LayoutReference {
+  if (text.includes("://")) {
+    throw new UsageError(`kit pack writes an OCI layout on disk, and "${text}" is not a path`, {
+      hint: 'write -o oci:PATH[:TAG]; to publish to a registry use "kit push REF DIR"',
+    });
+  }
+  return parseLayoutReference(text.startsWith("oci:") ? text : `oci:${text}`);
 }
 
 /** SemVer build metadata (`+build`) is not allowed in a tag; OCI tools write it as `_`, as Helm does. */

@@ -7,7 +7,7 @@ import { type DescribedBytes, type Descriptor, fetchAll, NotFoundError, type Rea
 import type { KitConfig } from "./artifact.js";
 import { KIT_ARTIFACT_TYPE, KIT_YAML_TITLE, MAX_KIT_CONFIG_BYTES, MAX_README_BYTES, README_TITLE } from "./format.js";
 import { MAX_KIT_FILE_BYTES } from "./load.js";
-import { checkKitConfig, checkKitManifestJson } from "./verify-artifact.js";
+import { checkImageAnnotation, checkKitConfig, checkKitManifestJson } from "./verify-artifact.js";
 
 /** A kit read and checked: everything pull stores and returns. */
 export interface KitContent {
@@ -48,6 +48,7 @@ export async function readKitContent(
     get(view.readme, MAX_README_BYTES, README_TITLE),
   ]);
   const kit = checkKitConfig(config.bytes, kitYaml.bytes, where, { allowUnpinned: opts.allowUnpinned ?? false });
+  checkImageAnnotation(view.annotations, kit, where);
   return {
     descriptor: { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size, artifactType: KIT_ARTIFACT_TYPE },
     manifest,

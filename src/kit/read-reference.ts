@@ -5,13 +5,13 @@
  * anywhere, not even the local store. Unpinned kits are accepted: looking at
  * one is not running it.
  */
-import { formatReference, NotFoundError, parseTargetReference } from "../oras/content.js";
+import { formatReference, parseTargetReference } from "../oras/content.js";
 import { openTarget } from "../oras/index.js";
 import type { RemoteOptions } from "../oras/remote/index.js";
 import { fetchKit } from "./pull.js";
 import type { KitContent } from "./read-kit.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
-import { defaultStorePath, isShortKitReference, KitStore } from "./store.js";
+import { isShortKitReference, KitStore } from "./store.js";
 
 export interface ReadKitReferenceOptions {
   remote?: RemoteOptions;
@@ -35,13 +35,8 @@ export async function readKitReference(reference: string, opts: ReadKitReference
 }
 
 async function readFromStore(reference: string, storeOption: string | KitStore | undefined): Promise<ReadKit> {
-  const store = storeOption instanceof KitStore ? storeOption : await KitStore.openIfExists(storeOption);
-  if (store === undefined) {
-    const storePath = typeof storeOption === "string" ? storeOption : defaultStorePath();
-    throw new NotFoundError(`kit ${reference} is not in the local store (there is none at ${storePath})`, {
-      hint: "name it by its registry reference, or pull it first",
-    });
-  }
+  // No store yet is an empty one: the same message pull and inspect give.
+  const store = await KitStore.openToFind(reference, storeOption);
   // The same resolution pull and inspect use: ambiguity and absence are refused alike.
   const entry = await store.findOne(reference);
   const stored = await store.read(entry.digest, { allowUnpinned: true });

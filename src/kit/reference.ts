@@ -3,18 +3,12 @@
  * - in the local store by its `name`: `famiglia`, `famiglia:1.0.0`,
  *   `famiglia@sha256:…` (a short reference, which is how aegisd names kits);
  * - in a registry: `ghcr.io/org/famiglia-kit:1.0.0`, `…@sha256:…`;
- * - in an OCI layout: `oci:PATH[:TAG|@DIGEST]`.
+ * - in an OCI layout: `oci:PATH[:TAG|@DIGEST]`;
+ * - Helm's `oci://HOST/REPO…` is the registry reference it means.
  * A short reference has no slash, so it can never be mistaken for a registry
  * path; Docker Hub images must be written out in full.
  */
-import {
-  formatReference,
-  InvalidReferenceError,
-  type LayoutReference,
-  parseLayoutReference,
-  parseReference,
-  type RegistryReference,
-} from "../oras/content.js";
+import { formatReference, InvalidReferenceError, type LayoutReference, parseReference, parseTargetReference, type RegistryReference } from "../oras/content.js";
 import { isKitName } from "./format.js";
 
 export interface ShortKitReference {
@@ -33,12 +27,13 @@ export type KitReference = StoreReference | RegistryReference | LayoutReference;
 
 /**
  * Parse NAME[:TAG][@DIGEST] (no slash, NAME a kit name) as a store
- * reference, `oci:…` as a layout and anything else as a registry reference.
+ * reference, `oci:PATH…` as a layout (`oci://…` as Helm's registry
+ * reference) and anything else as a registry reference.
  * A text that looks short but has a malformed tag or digest fails with the
  * registry reference parser's message.
  */
 export function parseKitReference(text: string): KitReference {
-  if (text.startsWith("oci:")) return parseLayoutReference(text);
+  if (text.startsWith("oci:")) return parseTargetReference(text);
   const ref = parseReference(text);
   const short = shortReferenceOf(text, ref);
   return short === undefined ? ref : { kind: "store", ...short };

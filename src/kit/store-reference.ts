@@ -4,14 +4,7 @@
  * kit by its `name` (`famiglia`, `famiglia:1.0.0`, `famiglia@sha256:…`); see
  * reference.ts.
  */
-import {
-  formatReference,
-  InvalidReferenceError,
-  parseReference,
-  parseTargetReference,
-  type RegistryReference,
-  repositoryName,
-} from "../oras/content.js";
+import { formatReference, InvalidReferenceError, parseReference, parseTargetReference, type RegistryReference, repositoryName } from "../oras/content.js";
 import { parseKitReference, type KitReference } from "./reference.js";
 
 /** The entry fields a reference is matched against. */

@@ -15,24 +15,10 @@
  * This module avoids loading zod/YAML until a kit is actually read, so
  * `kit ls`, `kit rm`, `kit gc` and `kit store verify` start fast.
  */
+import { readdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
-import {
-  type DescribedBytes,
-  type Descriptor,
-  fetchAll,
-  InvalidContentError,
-  isJsonObject,
-  manifestLinks,
-  MAX_MANIFEST_BYTES,
-  MediaType,
-  NotFoundError,
-  parseDigest,
-  parseReference,
-  type RegistryReference,
-  repositoryName,
-  UsageError,
-} from "../oras/content.js";
+import { type DescribedBytes, type Descriptor, fetchAll, InvalidContentError, isJsonObject, manifestLinks, MAX_MANIFEST_BYTES, MediaType, NotFoundError, parseDigest, parseReference, type RegistryReference, repositoryName, UsageError } from "../oras/content.js";
 import { FileLock, type GcResult, type LayoutReport, type LockOptions, OciLayout, validateRefName } from "../oras/layout/index.js";
 import type { KitConfig } from "./artifact.js";
 import { Annotation, KIT_ARTIFACT_TYPE } from "./format.js";
@@ -48,6 +34,7 @@ export const KIT_STORE_ENV = "KIT_STORE";
 const STORE_LOCK_FILE = "kit-store.lock";
 // A gc of a big store may hold the lock a while; a holder that died on this host is detected at once anyway.
 const STORE_LOCK: LockOptions = { timeoutMs: 120_000, staleMs: 10 * 60_000 };
+const PULL_FIRST_HINT = "pull it by its registry reference first, e.g. kit pull REGISTRY/REPO@sha256:…";
 
 /** $KIT_STORE, else ~/.aegis/kits/store. */
 export function defaultStorePath(env: NodeJS.ProcessEnv = process.env): string {
@@ -101,14 +88,33 @@ export class KitStore {
     return new KitStore(absolute, layout, opts.lockTimeoutMs === undefined ? STORE_LOCK : { ...STORE_LOCK, timeoutMs: opts.lockTimeoutMs });
   }
 
-  /** The store at `storePath` if there is one; undefined when the directory does not exist (nothing was ever stored). */
+  /**
+   * The store at `storePath` if there is one; undefined when nothing was ever
+   * stored there (no directory, or an empty one: a store is created only
+   * when a kit is recorded).
+   */
   static async openIfExists(storePath: string = defaultStorePath()): Promise<KitStore | undefined> {
     try {
       return await KitStore.open(storePath, { create: false });
     } catch (err) {
       if (err instanceof NotFoundError) return undefined;
+      if (err instanceof InvalidContentError && (await isEmptyDirectory(storePath))) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * The store to look `reference` up in (an open one is returned as is).
+   * Creates nothing: with no store yet, NotFoundError says the local store
+   * is empty, as findOne() does for a store without entries.
+   */
+  static async openToFind(reference: string | KitReference, store: string | KitStore = defaultStorePath()): Promise<KitStore> {
+    if (store instanceof KitStore) return store;
+    // A reference that does not parse is a usage error whether or not there is a store.
+    toKitReference(reference);
+    const found = await KitStore.openIfExists(store);
+    if (found === undefined) throw emptyStoreError(reference, path.resolve(store));
+    return found;
   }
 
   /** Names the store in messages. */
@@ -234,13 +240,14 @@ export class KitStore {
     }
     const entry = entries[0];
     if (entry !== undefined) return entry;
+    if ((await this.list()).length === 0) throw emptyStoreError(ref, this.path);
     const name = ref.kind === "store" ? ref.name : text;
     const known = await this.knownReferencesFor(name);
     throw new NotFoundError(
       known.length > 0
         ? `kit ${text} is not in the local store; known references for "${name}": ${known.join(", ")}`
         : `kit ${text} is not in the local store, and no registry reference is known for "${name}"`,
-      { hint: `pull it by its registry reference first, e.g. kit pull REGISTRY/REPO@sha256:…` },
+      { hint: PULL_FIRST_HINT },
     );
   }
 
@@ -253,6 +260,7 @@ export class KitStore {
   async remove(reference: string | KitReference): Promise<StoreEntry[]> {
     const matched = await this.find(reference);
     if (matched.length === 0) {
+      if ((await this.list()).length === 0) throw emptyStoreError(reference, this.path);
       const text = typeof reference === "string" ? reference : formatKitReference(reference);
       throw new NotFoundError(`no kit matching "${text}" in ${this.where}`, { hint: 'run "kit ls" to see what it holds' });
     }
@@ -315,6 +323,12 @@ export class KitStore {
   }
 }
 
+/** The one answer for a kit looked up in a store that holds no kit (or does not exist yet). */
+function emptyStoreError(reference: string | KitReference, storePath: string): NotFoundError {
+  const text = typeof reference === "string" ? reference : formatKitReference(reference);
+  return new NotFoundError(`kit ${text} is not in the local store: the local store ${storePath} is empty`, { hint: PULL_FIRST_HINT });
+}
+
 /** The index entry: the manifest's descriptor plus what listing needs. */
 function entryDescriptor(manifest: Descriptor, kit: KitConfig): Descriptor {
   const annotations: Record<string, string> = { [Annotation.Title]: kit.name, [Annotation.Version]: kit.version };
@@ -340,6 +354,14 @@ function checkBlobsGiven(manifest: Uint8Array, parts: readonly DescribedBytes[],
     if (typeof digest !== "string" || !given.has(digest)) {
       throw new InvalidContentError(`${what}: the manifest references ${String(digest)}, which was not given to the store`);
     }
+  }
+}
+
+async function isEmptyDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch {
+    return false;
   }
 }
 

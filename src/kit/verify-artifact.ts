@@ -3,16 +3,7 @@
  * spec/kit-artifact-v1.md, before anything is stored or returned.
  */
 import { isDeepStrictEqual } from "node:util";
-import {
-  type Descriptor,
-  InvalidContentError,
-  isJsonObject,
-  MediaType,
-  parseManifestJson,
-  parseReference,
-  readDescriptor,
-  SizeLimitError,
-} from "../oras/content.js";
+import { type Descriptor, InvalidContentError, isJsonObject, MediaType, parseManifestJson, parseReference, readDescriptor, SizeLimitError } from "../oras/content.js";
 import {
   Annotation,
   KIT_ARTIFACT_TYPE,
@@ -128,6 +119,23 @@ export function checkKitConfig(configBytes: Uint8Array, kitYamlBytes: Uint8Array
     checkPinnedImage(configImage, yamlImage, where);
   }
   return config;
+}
+
+/**
+ * The manifest's `dev.aegis.kit.image` annotation is what a reviewer sees
+ * with any OCI tool; the config's image is what runs. A crafted kit must not
+ * show one and run the other: when present, the annotation equals the
+ * config's image, and an unpinned kit has none.
+ */
+export function checkImageAnnotation(annotations: Readonly<Record<string, string>>, kit: KitConfig, where: string): void {
+  const annotated = annotations[Annotation.KitImage];
+  if (annotated === undefined) return;
+  if (kit.unpinned) {
+    throw new InvalidContentError(`${where}: the manifest annotation ${Annotation.KitImage} names ${annotated}, but the kit config is unpinned`);
+  }
+  if (annotated !== kit.image) {
+    throw new InvalidContentError(`${where}: the manifest annotation ${Annotation.KitImage} names ${annotated}, but the kit config's image is ${kit.image}`);
+  }
 }
 
 /** A pinned image names the same repository and tag as kit.yaml, and carries a digest (the one kit.yaml gave, if any). */

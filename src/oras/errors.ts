@@ -116,9 +116,10 @@ export class SizeLimitError extends OciError {
   constructor(
     readonly limit: number,
     what: string,
-    details?: ErrorDetails,
+    /** `unit`: what the limit counts (default "bytes"). */
+    details?: ErrorDetails & { unit?: string },
   ) {
-    super("SIZE_LIMIT", `${what} exceeds the limit of ${limit} bytes`, details);
+    super("SIZE_LIMIT", `${what} exceeds the limit of ${limit} ${details?.unit ?? "bytes"}`, details);
   }
 }
 

@@ -7,8 +7,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
-import { link, open, rename, rm } from "node:fs/promises";
-import { IoError, NotFoundError, OciError, SizeLimitError } from "./errors.js";
+import { link, lstat, open, rename, rm } from "node:fs/promises";
+import { ExistsError, IoError, NotFoundError, OciError, SizeLimitError } from "./errors.js";
 
 const TEMP_SUFFIX = ".tmp";
 /**
@@ -52,8 +52,8 @@ export function isTempPath(path: string): boolean {
   return path.endsWith(TEMP_SUFFIX);
 }
 
-/** Write bytes to a fresh temp file and (when durable) fsync it; returns the temp path. */
-async function writeSyncedTemp(path: string, data: string | Uint8Array, durable = true, mode = 0o644): Promise<string> {
+/** Write bytes to a fresh temp file beside `path` and (when durable) fsync it; returns the temp path. */
+export async function writeSyncedTemp(path: string, data: string | Uint8Array, durable = true, mode = 0o644): Promise<string> {
   const temp = tempPathFor(path);
   const fh = await open(temp, "wx", mode);
   try {
@@ -135,4 +135,70 @@ export function ioError(err: unknown, action: string, path: string): OciError {
         : undefined;
   const detail = err instanceof Error ? err.message : String(err);
   return new IoError(`cannot ${action} ${path}: ${detail}`, hint ? { cause: err, hint } : { cause: err });
+}
+
+export interface WriteFilesOptions {
+  /** Replace existing files (atomically). Default: refuse with ExistsError. */
+  overwrite?: boolean;
+  /** The second line of the error when a file exists. */
+  hint: string;
+}
+
+/**
+ * Several files as one change, complete or not at all, never over an existing
+ * file unless asked: every target is checked before any is written, and every
+ * file is written to a temp file before any is put in place. Refuses before
+ * writing any when one exists (unless overwriting; a directory in the way is refused either way). A link in the
+ * way, even a dangling one, counts as existing, and is itself replaced (not
+ * its target) when overwriting.
+ */
+export async function writeFilesAtomic(files: readonly (readonly [string, Uint8Array | string])[], opts: WriteFilesOptions): Promise<void> {
+  for (const [file] of files) await checkTarget(file, opts);
+  const temps: string[] = [];
+  const created: string[] = [];
+  try {
+    for (const [file, data] of files) temps.push(await naming(file, () => writeSyncedTemp(file, data)));
+    for (const [i, [file]] of files.entries()) {
+      if (opts.overwrite) {
+        await naming(file, () => rename(temps[i]!, file));
+        continue;
+      }
+      // link() refuses to replace: a file that appeared since the check is still never clobbered.
+      try {
+        await link(temps[i]!, file);
+      } catch (err) {
+        // Take back what this call created, so the files appear together or not at all.
+        await Promise.all(created.map((f) => rm(f, { force: true })));
+        throw errnoCode(err) === "EEXIST" ? new ExistsError(`${file} already exists`, { hint: opts.hint }) : cannotWrite(file, err);
+      }
+      created.push(file);
+    }
+    for (const dir of new Set(files.map(([file]) => dirOf(file)))) await fsyncDir(dir);
+  } finally {
+    await Promise.all(temps.map((t) => rm(t, { force: true })));
+  }
+}
+
+async function checkTarget(file: string, opts: WriteFilesOptions): Promise<void> {
+  let info;
+  try {
+    info = await lstat(file);
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return;
+    throw cannotWrite(file, err);
+  }
+  if (info.isDirectory()) throw new IoError(`cannot write ${file}: it is a directory`, { hint: "remove it or choose another directory" });
+  if (!opts.overwrite) throw new ExistsError(`${file} already exists`, { hint: opts.hint });
+}
+
+async function naming<T>(file: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw cannotWrite(file, err);
+  }
+}
+
+function cannotWrite(file: string, err: unknown): IoError {
+  return new IoError(`cannot write ${file}: ${(err as Error).message}`, { cause: err });
 }

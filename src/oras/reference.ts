@@ -1,9 +1,11 @@
 /**
  * References: `registry/repo[:tag][@digest]` for registries and
  * `oci:PATH[:TAG|@DIGEST]` for OCI image layouts on disk. Parsed once at the
- * edge; everything inward takes the parsed value.
+ * edge; everything inward takes the parsed value. Where a command takes
+ * either kind, Helm's `oci://HOST/REPO` is the registry reference Helm means;
+ * nothing with `://` is ever a layout path.
  */
-import { InvalidReferenceError } from "./errors.js";
+import { InvalidReferenceError, UnsupportedError } from "./errors.js";
 import { parseDigest } from "./digest.js";
 
 export const DOCKER_HUB = "docker.io";
@@ -16,6 +18,9 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 const DOMAIN_COMPONENT = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
 const PORT = /^[0-9]{1,5}$/;
 const MAX_NAME_LENGTH = 255;
+/** `SCHEME://` at the start: a URL typed where a reference belongs. */
+const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+const HELM_OCI = "oci://";
 
 export interface RegistryReference {
   kind: "registry";
@@ -58,6 +63,7 @@ export function isValidRepository(repository: string): boolean {
 export function parseReference(input: string): RegistryReference {
   const text = input.trim();
   if (text === "") throw new InvalidReferenceError("empty reference");
+  refuseUrl(text, input);
   if (text.startsWith("oci:")) {
     throw new InvalidReferenceError(`"${input}" names an OCI layout, not a registry reference`);
   }
@@ -68,11 +74,7 @@ export function parseReference(input: string): RegistryReference {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    try {
-      parseDigest(digest);
-    } catch (err) {
-      throw new InvalidReferenceError(`invalid reference "${input}": ${(err as Error).message}`);
-    }
+    checkDigestIn(digest, input);
   }
 
   // The tag is after the last colon that follows the last slash (a colon before it is a port).
@@ -99,14 +101,52 @@ export function parseReference(input: string): RegistryReference {
   return ref;
 }
 
+/**
+ * A URL scheme is never part of a reference. Helm's `oci://` is accepted by
+ * parseTargetReference only; here (kit.yaml's image, say) it is refused too,
+ * naming what to write instead.
+ */
+function refuseUrl(text: string, input: string): void {
+  const scheme = URL_SCHEME.exec(text);
+  if (scheme === null) return;
+  const bare = text.slice(scheme[0].length);
+  const hint = scheme[1]!.toLowerCase() === "http" ? "a registry that speaks only HTTP is reached with --plain-http (loopback registries use HTTP already)" : undefined;
+  throw new InvalidReferenceError(`invalid reference "${input}": a reference has no URL scheme; write ${bare}`, hint ? { hint } : {});
+}
+
+/** A digest in a reference: malformed is an invalid reference, an unknown algorithm is unsupported (spec/cli.md). */
+function checkDigestIn(digest: string, input: string): void {
+  try {
+    parseDigest(digest);
+  } catch (err) {
+    const message = `invalid reference "${input}": ${(err as Error).message}`;
+    throw err instanceof UnsupportedError ? new UnsupportedError(message, { cause: err }) : new InvalidReferenceError(message, { cause: err });
+  }
+}
+
+/** The first path component names a registry host (it has a dot or port, or is localhost or [IPv6]). */
+function isHostComponent(first: string): boolean {
+  return first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("[");
+}
+
+/**
+ * True when a registry reference as written names its registry; false when
+ * the registry is implied (`my-kit:1`, `org/app` mean Docker Hub), so
+ * messages can say which registry a short name went to.
+ */
+export function namesRegistryHost(input: string): boolean {
+  const text = input.trim().startsWith(HELM_OCI) ? input.trim().slice(HELM_OCI.length) : input.trim();
+  const slash = text.indexOf("/");
+  return slash >= 0 && isHostComponent(text.slice(0, slash));
+}
+
 function splitName(name: string, input: string): { registry: string; repository: string } {
   if (name === "") throw new InvalidReferenceError(`invalid reference "${input}": missing repository name`);
   const slash = name.indexOf("/");
   const first = slash < 0 ? name : name.slice(0, slash);
-  const looksLikeHost = slash >= 0 && (first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("["));
   let registry: string;
   let repository: string;
-  if (looksLikeHost) {
+  if (slash >= 0 && isHostComponent(first)) {
     registry = validateHost(first, input);
     repository = name.slice(slash + 1);
   } else {
@@ -162,9 +202,14 @@ function validateHost(host: string, input: string): string {
   return hostname;
 }
 
-/** Parse `oci:PATH[:TAG|@DIGEST]`. */
+/** Parse `oci:PATH[:TAG|@DIGEST]`. `oci://…` is a registry (Helm's form), never a layout path. */
 export function parseLayoutReference(input: string): LayoutReference {
   if (!input.startsWith("oci:")) throw new InvalidReferenceError(`"${input}" is not an OCI layout reference (oci:PATH[:TAG|@DIGEST])`);
+  if (input.startsWith(HELM_OCI)) {
+    throw new InvalidReferenceError(`"${input}" names a registry (Helm's oci://HOST/REPO form), not an OCI layout`, {
+      hint: "an OCI layout is oci:PATH (oci:/abs/path, oci:./rel/path)",
+    });
+  }
   let rest = input.slice(4);
   let digest: string | undefined;
   let tag: string | undefined;
@@ -172,11 +217,7 @@ export function parseLayoutReference(input: string): LayoutReference {
   if (at >= 0 && /^[a-z0-9]+:[0-9a-f]+$/i.test(rest.slice(at + 1))) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    try {
-      parseDigest(digest);
-    } catch (err) {
-      throw new InvalidReferenceError(`invalid reference "${input}": ${(err as Error).message}`);
-    }
+    checkDigestIn(digest, input);
   } else {
     // Only a colon after the last path separator can start a tag, so `oci:C:\x` style paths and `oci:./a:b/c` work.
     const sep = Math.max(rest.lastIndexOf("/"), rest.lastIndexOf("\\"));
@@ -196,9 +237,24 @@ export function parseLayoutReference(input: string): LayoutReference {
   return ref;
 }
 
-/** Either kind, chosen by the `oci:` prefix. */
+/**
+ * Either kind, chosen by the `oci:` prefix; `oci://HOST/REPO[:TAG][@DIGEST]`
+ * is the registry reference Helm means by it (a host is required, as Helm
+ * requires one).
+ */
 export function parseTargetReference(input: string): TargetReference {
+  if (input.startsWith(HELM_OCI)) return parseHelmReference(input);
   return input.startsWith("oci:") ? parseLayoutReference(input) : parseReference(input);
+}
+
+function parseHelmReference(input: string): RegistryReference {
+  const rest = input.slice(HELM_OCI.length);
+  if (!namesRegistryHost(rest)) {
+    throw new InvalidReferenceError(`invalid reference "${input}": oci:// must be followed by a registry host, as in oci://ghcr.io/org/kit:1.0.0`, {
+      hint: "an OCI layout on disk is oci:PATH, without //",
+    });
+  }
+  return parseReference(rest);
 }
 
 /** `registry/repo[:tag][@digest]`, with Docker Hub names spelled out. */

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OciLayout } from "../../src/oras/layout/store.js";
 import { runKit } from "../support/cli.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
-import { buildImageIndex, skopeo, skopeoBytes, type BuiltImageIndex } from "../support/images.js";
+import { buildImage, buildImageIndex, skopeo, skopeoBytes, type BuiltImageIndex } from "../support/images.js";
 import { startRegistry, type RunningRegistry } from "../support/registry.js";
 
 const MB = 1024 * 1024;
@@ -142,6 +142,43 @@ describe("kit copy", () => {
     const invalid = await runKit(["copy", `${a.host}/Src/App:v1`, `oci:${await tempDir()}:x`]);
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toMatch(/lowercase/);
+  });
+
+  it("copies a 40-layer image into a layout and another registry without a MaxListenersExceededWarning", async () => {
+    const many = await buildImage({ url: a.url, repo: "src/many" }, { tag: "v1", seed: "forty-layers", layerSizes: Array.from({ length: 40 }, (_, i) => 512 + i) });
+    const dir = await tempDir();
+    for (const [dst, extra] of [
+      [`oci:${dir}:v1`, []],
+      [`${b.host}/mirror/many:v1`, []],
+      [`${b.host}/mirror/many16:v1`, ["--concurrency", "16"]],
+    ] as const) {
+      const result = await runKit(["copy", `${a.host}/src/many:v1`, dst, ...extra]);
+      expect(result, dst).toEqual({ code: 0, stdout: `${many.digest}\n`, stderr: "" });
+    }
+  });
+
+  it("takes Helm's oci://HOST/REPO as the registry reference, never as a layout path", async () => {
+    const cwd = await tempDir();
+    const result = await runKit(["copy", `oci://${a.host}/src/app:v1`, `oci://${b.host}/helm/app:v1`], { cwd });
+    expect(result).toMatchObject({ code: 0, stdout: `${image.digest}\n` });
+    expect((await runKit(["resolve", `${b.host}/helm/app:v1`])).stdout).toBe(`${b.host}/helm/app@${image.digest}\n`);
+    expect(existsSync(`/${a.host}`) || existsSync(`/${b.host}`) || existsSync(path.join(cwd, a.host))).toBe(false);
+  });
+
+  it("refuses other URL schemes with exit 2, naming the reference to write", async () => {
+    for (const url of [`http://${a.host}/src/app:v1`, `https://${a.host}/src/app:v1`]) {
+      const result = await runKit(["resolve", url]);
+      expect(result.code, url).toBe(2);
+      expect(result.stderr).toContain(`a reference has no URL scheme; write ${a.host}/src/app:v1`);
+    }
+  });
+
+  it("exits 3 for a digest of an unsupported algorithm and 2 for one that does not parse (spec/cli.md)", async () => {
+    const md5 = await runKit(["resolve", `${a.host}/src/app@md5:${"d".repeat(32)}`]);
+    expect(md5.code).toBe(3);
+    expect(md5.stderr).toMatch(/unsupported digest algorithm "md5"/);
+    expect((await runKit(["resolve", `${a.host}/src/app@sha256:abc`])).code).toBe(2);
+    expect((await runKit(["copy", `oci:${await tempDir()}@md5:${"d".repeat(32)}`, `oci:${await tempDir()}`])).code).toBe(3);
   });
 });
 

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -26,6 +26,7 @@ describe("kit validate", () => {
   it("names file, line, column and field of a broken kit and exits 3", async () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, "kit.yaml"), 'name: famiglia\nversion: "1.0.0"\nimage: ghcr.io/kit/base:1\nresources:\n  memory_mb: 8192\n  max_memory_mb: 4096\n');
+    await writeFile(path.join(dir, "README.md"), "# famiglia\n");
     const result = await runKit(["validate", dir]);
     expect(result.code).toBe(3);
     expect(result.stderr).toContain(`${path.join(dir, "kit.yaml")}:5:14: resources.memory_mb: must be <= max_memory_mb (4096)`);
@@ -36,21 +37,51 @@ describe("kit validate", () => {
   it("prints one JSON document with --json and keeps exit 3", async () => {
     const dir = await tempDir();
     await writeFile(path.join(dir, "kit.yaml"), "name: famiglia\nversion: v1\nimage: a:1\nsecret: {}\n");
+    await writeFile(path.join(dir, "README.md"), "# famiglia\n");
     const result = await runKit(["validate", dir, "--json"]);
     expect(result.code).toBe(3);
+    const file = path.join(dir, "kit.yaml");
     expect(JSON.parse(result.stdout)).toEqual({
+      file,
       valid: false,
       errors: [
-        { path: "version", message: 'must be a SemVer 2.0 version such as "1.0.0" (no leading "v")', line: 2, column: 10 },
-        { path: "secret", message: 'unknown field (did you mean "secrets"?)', line: 4, column: 1 },
+        { file, path: "version", message: 'must be a SemVer 2.0 version such as "1.0.0" (no leading "v")', line: 2, column: 10 },
+        { file, path: "secret", message: 'unknown field (did you mean "secrets"?)', line: 4, column: 1 },
       ],
     });
   });
 
   it("prints valid JSON with exit 0 for a valid kit", async () => {
-    const result = await runKit(["validate", path.join(root, "examples/famiglia"), "--json"]);
+    const dir = path.join(root, "examples/famiglia");
+    const result = await runKit(["validate", dir, "--json"]);
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ valid: true, errors: [] });
+    expect(JSON.parse(result.stdout)).toEqual({ file: path.join(dir, "kit.yaml"), valid: true, errors: [] });
+  });
+
+  it("checks a directory for everything push needs: a README.md, as a file, within its size limit", async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, "kit.yaml"), 'name: famiglia\nversion: "1.0.0"\nimage: ghcr.io/kit/base:1\n');
+    const missing = await runKit(["validate", dir]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain(`${path.join(dir, "README.md")}: a kit needs a README.md next to its kit.yaml; run "kit init ${dir}" to add one (it keeps your kit.yaml)`);
+    await mkdir(path.join(dir, "README.md"));
+    expect((await runKit(["validate", dir])).stderr).toContain(`${path.join(dir, "README.md")}: not a regular file`);
+    await rm(path.join(dir, "README.md"), { recursive: true });
+    await writeFile(path.join(dir, "README.md"), "#".repeat(1024 * 1024 + 1));
+    const big = JSON.parse((await runKit(["validate", dir, "--json"])).stdout);
+    expect(big.errors).toEqual([{ file: path.join(dir, "README.md"), path: "", message: `${path.join(dir, "README.md")} (1048577 bytes) exceeds the limit of 1048576 bytes`, line: 0, column: 0 }]);
+    // A YAML file alone is checked against the schema only.
+    expect((await runKit(["validate", path.join(dir, "kit.yaml")])).code).toBe(0);
+  });
+
+  it("validateKit() returns exactly the document kit validate --json prints", async () => {
+    const { validateKit } = await import("../../src/index.js");
+    const dir = await tempDir();
+    await writeFile(path.join(dir, "kit.yaml"), "name: famiglia\nversion: v1\nimage: a:1\n");
+    for (const target of [dir, path.join(root, "examples/famiglia")]) {
+      const cli = JSON.parse((await runKit(["validate", target, "--json"])).stdout);
+      expect(cli).toEqual(JSON.parse(JSON.stringify(await validateKit(target))));
+    }
   });
 
   it("treats an oversized file as invalid (exit 3)", async () => {
@@ -91,6 +122,26 @@ describe("kit init", () => {
     const result = await runKit(["init", dir, "--name", "Bad_Name"]);
     expect(result.code).toBe(2);
     expect(existsSync(path.join(dir, "kit.yaml"))).toBe(false);
+  });
+
+  it("adds only the missing README.md to an existing kit.yaml, and says it kept kit.yaml", async () => {
+    const dir = await tempDir();
+    const yaml = '# mine\nname: famiglia\nversion: "1.0.0"\ndescription: "Team agents"\nimage: ghcr.io/kit/base:1\nsecrets:\n  required: [{name: API_KEY, description: "the key"}]\nexposes:\n  - port: 8080\n';
+    await writeFile(path.join(dir, "kit.yaml"), yaml);
+    const before = await stat(path.join(dir, "kit.yaml"));
+    expect((await runKit(["validate", dir])).code).toBe(3);
+    const result = await runKit(["init", dir]);
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(result.stdout).toBe(`created ${path.join(dir, "README.md")}\nkept ${path.join(dir, "kit.yaml")} as it was\n`);
+    expect(await readFile(path.join(dir, "kit.yaml"), "utf8")).toBe(yaml);
+    expect((await stat(path.join(dir, "kit.yaml"))).mtimeMs).toBe(before.mtimeMs);
+    const readme = await readFile(path.join(dir, "README.md"), "utf8");
+    expect(readme).toMatch(/^# famiglia\n\nTeam agents\n/);
+    expect(readme).toContain("- `API_KEY` (required): the key");
+    expect(readme).toContain("- 8080/tcp");
+    expect((await runKit(["validate", dir])).code).toBe(0);
+    // With both files there, init refuses as before.
+    expect((await runKit(["init", dir])).code).toBe(1);
   });
 
   it("refuses to overwrite and writes nothing", async () => {

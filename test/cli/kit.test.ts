@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -158,7 +158,10 @@ describe("kit push and pull", () => {
     const out = path.join(await temp("out"), "kit");
     const pulled = await runKit(["pull", `${registry.host}/kits/files:1.3.0`, "-o", out], { env: storeEnv(store) });
     expect(pulled.code).toBe(0);
-    expect(await readFile(path.join(out, "kit.yaml"))).toEqual(await readFile(path.join(dir, "kit.yaml")));
+    // kit.yaml comes back as the kit runs it: the author's file with the image pinned.
+    const pinned = `${registry.host}/base/agent:latest@${baseDigest}`;
+    const written = (await readFile(path.join(dir, "kit.yaml"), "utf8")).replace(`image: ${registry.host}/base/agent:latest`, `image: ${pinned}`);
+    expect(await readFile(path.join(out, "kit.yaml"), "utf8")).toBe(written);
     expect(await readFile(path.join(out, "README.md"))).toEqual(await readFile(path.join(dir, "README.md")));
     await writeFile(path.join(out, "README.md"), "mine\n");
     const again = await runKit(["pull", `${registry.host}/kits/files:1.3.0`, "-o", out], { env: storeEnv(store) });
@@ -166,6 +169,79 @@ describe("kit push and pull", () => {
     expect(await readFile(path.join(out, "README.md"), "utf8")).toBe("mine\n");
     expect((await runKit(["pull", `${registry.host}/kits/files:1.3.0`, "-o", out, "--force"], { env: storeEnv(store) })).code).toBe(0);
     expect(await readFile(path.join(out, "README.md"), "utf8")).toBe("# famiglia\n\nTeam agents.\n");
+  });
+
+  it("pull -o writes the pinned image into kit.yaml, keeping comments and quoting, and says so", async () => {
+    const dir = await kitDir({ version: '"1.3.1"', image: `"${registry.host}/base/agent:latest"  # the agent's base image` });
+    const store = await temp("store");
+    const pushed = JSON.parse((await runKit(["push", `${registry.host}/kits/pinned-yaml:1.3.1`, dir, "--json"], { env: storeEnv(store) })).stdout);
+    const out = await temp("out");
+    const pulled = await runKit(["pull", `${registry.host}/kits/pinned-yaml:1.3.1`, "-o", out], { env: storeEnv(store) });
+    expect(pulled.code).toBe(0);
+    expect(pulled.stdout).toContain(`wrote ${path.join(out, "kit.yaml")} (image pinned to ${pushed.image})`);
+    const original = await readFile(path.join(dir, "kit.yaml"), "utf8");
+    expect(await readFile(path.join(out, "kit.yaml"), "utf8")).toBe(original.replace(`"${registry.host}/base/agent:latest"`, `"${pushed.image}"`));
+  });
+
+  it("pull -o checks both targets before writing either: a dangling README.md link, a README.md directory", async () => {
+    const dir = await kitDir({ version: '"1.3.2"' });
+    const store = await temp("store");
+    await runKit(["push", `${registry.host}/kits/all-or-nothing:1.3.2`, dir], { env: storeEnv(store) });
+    const ref = `${registry.host}/kits/all-or-nothing:1.3.2`;
+
+    const dangling = await temp("out");
+    await symlink(path.join(dangling, "nowhere"), path.join(dangling, "README.md"));
+    const refused = await runKit(["pull", ref, "-o", dangling], { env: storeEnv(store) });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`${path.join(dangling, "README.md")} already exists`);
+    expect(existsSync(path.join(dangling, "kit.yaml"))).toBe(false);
+    // --force replaces the link itself (not a file it points to).
+    expect((await runKit(["pull", ref, "-o", dangling, "--force"], { env: storeEnv(store) })).code).toBe(0);
+    expect(await readFile(path.join(dangling, "README.md"), "utf8")).toBe("# famiglia\n\nTeam agents.\n");
+    expect(existsSync(path.join(dangling, "nowhere"))).toBe(false);
+
+    const directory = await temp("out");
+    await writeFile(path.join(directory, "kit.yaml"), "mine\n");
+    await mkdir(path.join(directory, "README.md"));
+    const forced = await runKit(["pull", ref, "-o", directory, "--force"], { env: storeEnv(store) });
+    expect(forced.code).toBe(1);
+    expect(forced.stderr).toContain(`cannot write ${path.join(directory, "README.md")}: it is a directory`);
+    expect(await readFile(path.join(directory, "kit.yaml"), "utf8")).toBe("mine\n");
+    expect((await readdir(directory)).sort()).toEqual(["README.md", "kit.yaml"]);
+  });
+
+  it("takes Helm's oci://HOST/REPO for push and pull, and never writes a layout for it", async () => {
+    const cwd = await temp("cwd");
+    const dir = await kitDir({ version: '"1.5.0"' });
+    const store = await temp("store");
+    const ref = `oci://${registry.host}/kits/helm:1.5.0`;
+    const push = await runKit(["push", ref, dir, "--json"], { cwd, env: storeEnv(store) });
+    expect(push.code, push.stderr).toBe(0);
+    const pushed = JSON.parse(push.stdout);
+    expect(pushed.reference).toBe(`${registry.host}/kits/helm@${pushed.digest}`);
+    expect(existsSync(`/${registry.host}`)).toBe(false);
+    expect(await readdir(cwd)).toEqual([]);
+    const pull = await runKit(["pull", ref, "--json"], { cwd, env: storeEnv(await temp("store")) });
+    expect(JSON.parse(pull.stdout).digest).toBe(pushed.digest);
+    const http = await runKit(["pull", `http://${registry.host}/kits/helm:1.5.0`], { cwd, env: storeEnv(store) });
+    expect(http.code).toBe(2);
+    expect(http.stderr).toContain(`write ${registry.host}/kits/helm:1.5.0`);
+  });
+
+  it("confirms an image already pinned by digest exists at its registry (exit 5 naming it), unless --no-pin", async () => {
+    const missing = `${registry.host}/base/agent:latest@sha256:${"0".repeat(64)}`;
+    const dir = await kitDir({ image: missing, version: '"2.1.0"' });
+    const store = await temp("store");
+    const failed = await runKit(["push", `${registry.host}/kits/prepinned:2.1.0`, dir], { env: storeEnv(store) });
+    expect(failed.code).toBe(5);
+    expect(failed.stderr).toContain(missing);
+    expect((await fetch(`${registry.url}/v2/kits/prepinned/tags/list`)).status).toBe(404);
+    expect((await runKit(["push", `${registry.host}/kits/prepinned:2.1.0`, dir, "--no-pin"], { env: storeEnv(store) })).code).toBe(0);
+
+    const real = await kitDir({ image: `${registry.host}/base/agent@${baseDigest}`, version: '"2.1.1"' });
+    const ok = await runKit(["push", `${registry.host}/kits/prepinned:2.1.1`, real, "--json"], { env: storeEnv(store) });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).image).toBe(`${registry.host}/base/agent@${baseDigest}`);
   });
 
   it("refuses an invalid kit with exit 3 and pushes nothing", async () => {
@@ -191,6 +267,11 @@ describe("kit push and pull", () => {
     expect(refused.stderr).toMatch(/unpinned/);
     const allowed = await runKit(["pull", `${registry.host}/kits/unpinned:2.0.0`, "--allow-unpinned", "--json"], { env: storeEnv(await temp("store")) });
     expect(JSON.parse(allowed.stdout).kit.unpinned).toBe(true);
+    // An unpinned kit's kit.yaml is written as it was, and the output says why.
+    const out = await temp("out");
+    const written = await runKit(["pull", `${registry.host}/kits/unpinned:2.0.0`, "--allow-unpinned", "-o", out], { env: storeEnv(await temp("store")) });
+    expect(written.stdout).toContain(`wrote ${path.join(out, "kit.yaml")} (image ${registry.host}/base/missing:1.0 as written: the kit is unpinned)`);
+    expect(await readFile(path.join(out, "kit.yaml"))).toEqual(await readFile(path.join(dir, "kit.yaml")));
   });
 
   it("inspects a kit in a registry, a layout and the store", async () => {
@@ -210,6 +291,16 @@ describe("kit push and pull", () => {
     }
     const human = await runKit(["inspect", `${registry.host}/kits/inspect:1.4.0`], { env: storeEnv(store) });
     expect(human.stdout).toContain(`Image:         ${pushed.image}`);
+    // Layer and annotation columns line up.
+    const lines = human.stdout.split("\n");
+    const layers = lines.slice(lines.indexOf("Layers:") + 1, lines.indexOf("Annotations:"));
+    expect(layers).toHaveLength(2);
+    const column = (pattern: RegExp) => (line: string) => pattern.exec(line)![0].length;
+    expect(new Set(layers.map(column(/^ {2}\S+ +/))).size).toBe(1);
+    expect(new Set(layers.map((l) => l.indexOf("sha256:"))).size).toBe(1);
+    const annotations = lines.slice(lines.indexOf("Annotations:") + 1).filter(Boolean);
+    expect(annotations.length).toBeGreaterThan(2);
+    expect(new Set(annotations.map(column(/^ {2}\S+: +/))).size).toBe(1);
   });
 });
 
@@ -224,6 +315,18 @@ describe("kit pack", () => {
     const dated = await runKit(["pack", dir, "--output", `oci:${layout}:x`, "--json"], { env: { SOURCE_DATE_EPOCH: "1700000000" } });
     const manifest = JSON.parse(await readFile(path.join(layout, "blobs/sha256", JSON.parse(dated.stdout).digest.slice(7)), "utf8"));
     expect(manifest.annotations["org.opencontainers.image.created"]).toBe("2023-11-14T22:13:20Z");
+  });
+
+  it("takes -o PATH without oci: as the layout path, and refuses a URL with exit 2", async () => {
+    const dir = await kitDir({ image: `ghcr.io/example/base:1@sha256:${"c".repeat(64)}` });
+    const layout = path.join(await temp("layout"), "plain");
+    const packed = await runKit(["pack", dir, "-o", layout, "--json"]);
+    expect(packed.code, packed.stderr).toBe(0);
+    expect(JSON.parse(packed.stdout)).toMatchObject({ reference: `oci:${layout}@${JSON.parse(packed.stdout).digest}`, tags: ["1.0.0"] });
+    expect(JSON.parse(await readFile(path.join(layout, "index.json"), "utf8")).manifests[0].annotations["org.opencontainers.image.ref.name"]).toBe("1.0.0");
+    const url = await runKit(["pack", dir, "-o", `oci://${registry.host}/kits/x:1`]);
+    expect(url.code).toBe(2);
+    expect(url.stderr).toContain('to publish to a registry use "kit push REF DIR"');
   });
 });
 
@@ -258,6 +361,8 @@ describe("bad kits are refused and nothing is stored", () => {
     expect(blobs).toEqual([]);
     const index = existsSync(path.join(store, "index.json")) ? JSON.parse(await readFile(path.join(store, "index.json"), "utf8")).manifests : [];
     expect(index).toEqual([]);
+    // Not even an empty store: it is created only when a kit is recorded.
+    expect(await readdir(store)).toEqual([]);
   }
 
   function parts(a: KitArtifact) {
@@ -317,6 +422,19 @@ describe("bad kits are refused and nothing is stored", () => {
     await pushRaw("bad/missing", "v1", p);
     expect((await fetch(`${registry.url}/v2/bad/missing/blobs/${readmeAlt.descriptor.digest}`, { method: "DELETE" })).status).toBe(202);
     await expectRefused(`${registry.host}/bad/missing:v1`, 5, /README\.md|blob/);
+  });
+
+  it("an image annotation that disagrees with the config's image (exit 3; inspect refuses it too)", async () => {
+    const p = parts(validArtifact());
+    const shown = `${registry.host}/base/agent:latest@sha256:${"c".repeat(64)}`;
+    p.manifest.annotations["dev.aegis.kit.image"] = shown;
+    await pushRaw("bad/image-annotation", "v1", p);
+    const ref = `${registry.host}/bad/image-annotation:v1`;
+    const message = new RegExp(`annotation dev\\.aegis\\.kit\\.image names ${shown}, but the kit config's image is ${registry.host}/base/agent:latest@${baseDigest}`);
+    await expectRefused(ref, 3, message);
+    const inspected = await runKit(["inspect", ref], { env: storeEnv(await temp("store")) });
+    expect(inspected.code).toBe(3);
+    expect(inspected.stderr).toMatch(message);
   });
 
   it("a README title with a path (exit 3)", async () => {

@@ -48,20 +48,30 @@ async function populate(): Promise<KitStore> {
 }
 
 describe("kit ls", () => {
-  it("prints a table of every recorded reference", async () => {
+  it("prints a table of every recorded reference, short digests fitting 100 columns", async () => {
     await populate();
     const result = await runKit(["ls"], kitEnv());
     expect(result).toMatchObject({ code: 0, stderr: "" });
     const lines = result.stdout.trimEnd().split("\n");
     expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/^NAME\s+VERSION\s+REFERENCE\s+DIGEST\s+IMAGE$/);
-    const fd = famiglia.manifest.descriptor.digest;
-    expect(lines[1]!.split(/\s+/)).toEqual(["famiglia", "1.0.0", "ghcr.io/org/famiglia-kit:1.0.0", fd, IMAGE]);
-    expect(lines[2]!.split(/\s+/)).toEqual(["famiglia", "1.0.0", "ghcr.io/org/famiglia-kit:latest", fd, IMAGE]);
-    expect(lines[3]!.split(/\s+/)).toEqual(["openclaw", "0.2.0", "localhost:5000/openclaw:0.2.0", openclaw.manifest.descriptor.digest, "(unpinned)"]);
+    const short = (digest: string) => digest.slice(0, "sha256:".length + 12);
+    const fd = short(famiglia.manifest.descriptor.digest);
+    const image = short(IMAGE.split("@")[1]!);
+    expect(lines[1]!.split(/\s+/)).toEqual(["famiglia", "1.0.0", "ghcr.io/org/famiglia-kit:1.0.0", fd, image]);
+    expect(lines[2]!.split(/\s+/)).toEqual(["famiglia", "1.0.0", "ghcr.io/org/famiglia-kit:latest", fd, image]);
+    expect(lines[3]!.split(/\s+/)).toEqual(["openclaw", "0.2.0", "localhost:5000/openclaw:0.2.0", short(openclaw.manifest.descriptor.digest), "(unpinned)"]);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(100);
     // Columns line up: every REFERENCE starts where its header does.
     const column = lines[0]!.indexOf("REFERENCE");
     for (const line of lines.slice(1)) expect(line.slice(column)).toMatch(/^(ghcr|localhost)/);
+  });
+
+  it("prints full digests and pinned images with --no-trunc", async () => {
+    await populate();
+    const lines = (await runKit(["ls", "--no-trunc"], kitEnv())).stdout.trimEnd().split("\n");
+    expect(lines[1]!.split(/\s+/)).toEqual(["famiglia", "1.0.0", "ghcr.io/org/famiglia-kit:1.0.0", famiglia.manifest.descriptor.digest, IMAGE]);
+    expect(lines[3]!.split(/\s+/).at(-1)).toBe("(unpinned)");
   });
 
   it("prints one JSON document with --json", async () => {
@@ -77,12 +87,13 @@ describe("kit ls", () => {
     });
   });
 
-  it("prints nothing for an empty or missing store, and does not create it", async () => {
-    expect(await runKit(["ls"], kitEnv())).toEqual({ code: 0, stdout: "", stderr: "" });
+  it('says "no kits" for an empty or missing store, and does not create it', async () => {
+    const none = { code: 0, stdout: `no kits in the local store ${storePath}\n`, stderr: "" };
+    expect(await runKit(["ls"], kitEnv())).toEqual(none);
     expect(JSON.parse((await runKit(["ls", "--json"], kitEnv())).stdout)).toEqual({ kits: [] });
     await expect(stat(storePath)).rejects.toThrow();
     await KitStore.open(storePath);
-    expect(await runKit(["ls"], kitEnv())).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(await runKit(["ls"], kitEnv())).toEqual(none);
   });
 });
 
@@ -108,7 +119,10 @@ describe("kit rm", () => {
     expect(result.code).toBe(5);
     expect(result.stdout).toBe("");
     expect(result.stderr).toBe(`kit: error: no kit matching "nothing:1.0.0" in the local store ${storePath}\nkit: hint: run "kit ls" to see what it holds\n`);
-    expect((await runKit(["rm", "famiglia"], { env: { KIT_STORE: join(work, "missing") } })).code).toBe(5);
+    const missing = await runKit(["rm", "famiglia"], { env: { KIT_STORE: join(work, "missing") } });
+    expect(missing.code).toBe(5);
+    expect(missing.stderr).toMatch(new RegExp(`^kit: error: kit famiglia is not in the local store: the local store ${join(work, "missing")} is empty\n`));
+    await expect(stat(join(work, "missing"))).rejects.toThrow();
   });
 
   it("exits 2 for a reference that does not parse", async () => {
@@ -116,6 +130,19 @@ describe("kit rm", () => {
     const result = await runKit(["rm", "ghcr.io/Org/x:1"], kitEnv());
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^kit: error: invalid repository path component "Org"/);
+  });
+});
+
+describe("a missing store", () => {
+  it("kit inspect and kit pull of a store name say the local store is empty, and create nothing", async () => {
+    for (const command of ["inspect", "pull"]) {
+      const result = await runKit([command, "famiglia:1.0.0"], kitEnv());
+      expect(result.code, command).toBe(5);
+      expect(result.stderr).toBe(
+        `kit: error: kit famiglia:1.0.0 is not in the local store: the local store ${storePath} is empty\nkit: hint: pull it by its registry reference first, e.g. kit pull REGISTRY/REPO@sha256:…\n`,
+      );
+    }
+    await expect(stat(storePath)).rejects.toThrow();
   });
 });
 
@@ -133,8 +160,11 @@ describe("kit gc", () => {
     await expect(store.read(openclaw.manifest.descriptor.digest, { allowUnpinned: true })).rejects.toThrow(/not in the local store/);
   });
 
-  it("reports nothing removed for a missing store", async () => {
-    expect(await runKit(["gc"], { env: { KIT_STORE: join(work, "missing") } })).toEqual({ code: 0, stdout: "removed 0 blobs, freed 0 bytes\n", stderr: "" });
+  it("says the store is empty for a missing store, and creates nothing", async () => {
+    const env = { env: { KIT_STORE: join(work, "missing") } };
+    expect(await runKit(["gc"], env)).toEqual({ code: 0, stdout: `the local store ${join(work, "missing")} is empty: nothing to collect\n`, stderr: "" });
+    expect(JSON.parse((await runKit(["gc", "--json"], env)).stdout)).toEqual({ removedBlobs: 0, freedBytes: 0 });
+    await expect(stat(join(work, "missing"))).rejects.toThrow();
   });
 });
 

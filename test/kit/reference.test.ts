@@ -2,6 +2,7 @@
  * Kit references parsed once into a KitReference, and the one resolution of
  * a store reference that pull and inspect share (on a real local store).
  */
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -30,6 +31,12 @@ describe("parseKitReference", () => {
     expect(() => parseKitReference("famiglia@sha256:abc")).toThrow(/invalid sha256 digest/);
     expect(() => parseKitReference("famiglia:.x")).toThrow(/invalid tag "\.x"/);
     expect(() => parseKitReference("Famiglia")).toThrow(InvalidReferenceError);
+  });
+
+  it("reads Helm's oci://HOST/REPO as the registry reference, and never takes a URL as a layout path", () => {
+    expect(parseKitReference("oci://127.0.0.1:5101/org/my-kit:1.0.0")).toEqual({ kind: "registry", registry: "127.0.0.1:5101", repository: "org/my-kit", tag: "1.0.0" });
+    expect(() => parseKitReference("oci://my-kit:1.0.0")).toThrow(/oci:\/\/ must be followed by a registry host/);
+    expect(() => parseKitReference("https://ghcr.io/org/kit:1")).toThrow(/a reference has no URL scheme; write ghcr.io\/org\/kit:1/);
   });
 
   it("formats back to the text it parsed", () => {
@@ -92,6 +99,18 @@ describe("pull and inspect resolve a store reference the same way", () => {
   it("both pick the kit a tag names and report the same reference", async () => {
     const results = await Promise.all(both("famiglia:1.1.0"));
     for (const r of results) expect(r).toMatchObject({ digest: v2.manifest.descriptor.digest, reference: `ghcr.io/org/famiglia-kit@${v2.manifest.descriptor.digest}` });
+  });
+
+  it("both say the local store is empty when there is none, and create nothing", async () => {
+    const missing = join(work, "no-store");
+    const errors = await Promise.all(
+      [pullKit("famiglia:1.0.0", { store: missing }), inspectKit("famiglia:1.0.0", { store: missing })].map((p) => p.catch((e: unknown) => e)),
+    );
+    for (const err of errors) {
+      expect(err).toBeInstanceOf(NotFoundError);
+      expect((err as Error).message).toBe(`kit famiglia:1.0.0 is not in the local store: the local store ${missing} is empty`);
+    }
+    expect(existsSync(missing)).toBe(false);
   });
 
   it("both say what is known when nothing matches", async () => {

@@ -207,6 +207,18 @@ describe("KitStore.read", () => {
     expect((await store.read(z.manifest.descriptor.digest, { allowUnpinned: true })).kit.unpinned).toBe(true);
   });
 
+  it("refuses a kit whose image annotation disagrees with its config's image", async () => {
+    const a = kit("famiglia");
+    const doc = JSON.parse(a.manifest.bytes.toString("utf8"));
+    doc.annotations["dev.aegis.kit.image"] = `ghcr.io/kit/base:latest@sha256:${"c".repeat(64)}`;
+    const bytes = Buffer.from(JSON.stringify(doc));
+    const crafted = { ...a, manifest: { descriptor: { ...a.manifest.descriptor, digest: digestOf(bytes), size: bytes.length }, bytes } };
+    await store.add(crafted, crafted.kit, ["ghcr.io/org/famiglia-kit:1.0.0"]);
+    const err = await store.read(digestOf(bytes)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidContentError);
+    expect((err as Error).message).toMatch(/annotation dev\.aegis\.kit\.image names ghcr\.io\/kit\/base:latest@sha256:c{64}, but the kit config's image is ghcr\.io\/kit\/base:latest@sha256:b{64}$/);
+  });
+
   it("throws DigestMismatchError when a stored blob was altered on disk", async () => {
     const a = kit("famiglia");
     await store.add(a, a.kit, ["ghcr.io/org/famiglia-kit:1.0.0"]);

@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import { Semaphore, TaskGroup } from "../../src/oras/copy/limiter.js";
 import { NetworkError, UsageError } from "../../src/oras/errors.js";
@@ -80,6 +81,42 @@ describe("TaskGroup", () => {
     });
     await group.wait();
     expect(order).toEqual(["parent", "child"]);
+  });
+
+  it("gives each task a signal of its own, so 40 tasks queued behind 4 slots add no listeners to one signal", async () => {
+    const group = new TaskGroup();
+    const slots = new Semaphore(4);
+    const signals: AbortSignal[] = [];
+    let gate!: () => void;
+    const open = new Promise<void>((r) => (gate = r));
+    for (let i = 0; i < 40; i++) {
+      group.spawn(async (signal) => {
+        signals.push(signal);
+        const release = await slots.acquire(signal);
+        await open;
+        release();
+      });
+    }
+    await new Promise((r) => setImmediate(r));
+    expect(new Set(signals).size).toBe(40);
+    expect(Math.max(...signals.map((s) => getEventListeners(s, "abort").length))).toBeLessThanOrEqual(1);
+    expect(getEventListeners(group.signal, "abort")).toHaveLength(0);
+    gate();
+    await group.wait();
+  });
+
+  it("aborts every running task's signal on the first failure", async () => {
+    const group = new TaskGroup();
+    const seen: unknown[] = [];
+    for (let i = 0; i < 3; i++) {
+      group.spawn((signal) => new Promise<void>((_, reject) => signal.addEventListener("abort", () => (seen.push(signal.reason), reject(new Error("symptom"))))));
+    }
+    const cause = new NetworkError("reset");
+    group.spawn(async () => {
+      throw cause;
+    });
+    await expect(group.wait()).rejects.toBe(cause);
+    expect(seen).toEqual([cause, cause, cause]);
   });
 
   it("reports the caller's abort reason", async () => {

@@ -104,10 +104,12 @@ describe("planCopy", () => {
     await expect(planCopy(src, new MemoryStore("dst"), m.desc)).rejects.toBeInstanceOf(InvalidContentError);
   });
 
-  it("refuses graphs larger than maxNodes", async () => {
+  it("refuses graphs larger than maxNodes, saying the limit counts nodes", async () => {
     const g = twoPlatformIndex();
     const src = await storeWith("src", ...g.all);
-    await expect(planCopy(src, new MemoryStore("dst"), g.index.desc, { maxNodes: 5 })).rejects.toBeInstanceOf(SizeLimitError);
+    const planned = planCopy(src, new MemoryStore("dst"), g.index.desc, { maxNodes: 5 });
+    await expect(planned).rejects.toBeInstanceOf(SizeLimitError);
+    await expect(planned).rejects.toThrow(new RegExp(`^the graph under ${g.index.desc.digest} exceeds the limit of 5 nodes$`));
   });
 
   it("skips non-distributable layers unless asked, and copies a layer with urls only when the source has it", async () => {

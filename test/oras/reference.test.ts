@@ -4,6 +4,7 @@ import { InvalidReferenceError, UnsupportedError } from "../../src/oras/errors.j
 import {
   formatReference,
   isLoopbackRegistry,
+  namesRegistryHost,
   parseLayoutReference,
   parseReference,
   parseRegistryHost,
@@ -54,8 +55,26 @@ describe("registry references", () => {
     expect(() => parseReference(input)).toThrow(message);
   });
 
-  it("throws typed errors", () => {
+  it("throws typed errors: a digest that does not parse is an invalid reference, an unknown algorithm unsupported", () => {
     expect(() => parseReference("ghcr.io/Org/x")).toThrow(InvalidReferenceError);
+    expect(() => parseReference(`ghcr.io/org/app@md5:${"a".repeat(32)}`)).toThrow(UnsupportedError);
+    expect(() => parseLayoutReference(`oci:/tmp/x@md5:${"a".repeat(32)}`)).toThrow(UnsupportedError);
+    expect(() => parseReference("ghcr.io/org/app@sha256:abc")).toThrow(InvalidReferenceError);
+  });
+
+  it.each(["http://localhost:5000/x:1", "https://ghcr.io/org/app:1", "oci://ghcr.io/org/app:1", "docker://ghcr.io/org/app"])(
+    "refuses the URL %s, naming the reference to write",
+    (input) => {
+      expect(() => parseReference(input)).toThrow(new RegExp(`a reference has no URL scheme; write ${input.replace(/^[a-z]+:\/\//, "")}$`));
+    },
+  );
+
+  it("knows whether a reference names its registry or implies Docker Hub", () => {
+    expect(namesRegistryHost("my-kit:1.0.0")).toBe(false);
+    expect(namesRegistryHost("org/app")).toBe(false);
+    expect(namesRegistryHost("docker.io/library/app")).toBe(true);
+    expect(namesRegistryHost("localhost/app")).toBe(true);
+    expect(namesRegistryHost("oci://127.0.0.1:5000/app")).toBe(true);
   });
 });
 
@@ -78,6 +97,15 @@ describe("OCI layout references", () => {
     ["oci:/a:b/c:tag", { path: "/a:b/c", tag: "tag" }],
   ])("parses %s", (input, expected) => {
     expect(parseLayoutReference(input)).toEqual({ kind: "layout", ...expected });
+  });
+
+  it("takes oci://HOST/REPO as the registry reference Helm means, never as a layout path", () => {
+    expect(parseTargetReference("oci://127.0.0.1:5101/org/my-kit:1.0.0")).toEqual({ kind: "registry", registry: "127.0.0.1:5101", repository: "org/my-kit", tag: "1.0.0" });
+    expect(parseTargetReference(`oci://ghcr.io/org/kit@${D}`)).toEqual({ kind: "registry", registry: "ghcr.io", repository: "org/kit", digest: D });
+    expect(() => parseTargetReference("oci://my-kit:1.0.0")).toThrow(/must be followed by a registry host/);
+    expect(() => parseTargetReference("oci:///tmp/layout")).toThrow(InvalidReferenceError);
+    expect(() => parseLayoutReference("oci://ghcr.io/org/kit:1")).toThrow(/names a registry \(Helm's oci:\/\/HOST\/REPO form\), not an OCI layout/);
+    expect(() => parseTargetReference("https://ghcr.io/org/kit:1")).toThrow(InvalidReferenceError);
   });
 
   it("chooses the kind by prefix and rejects an empty path", () => {

@@ -1,6 +1,7 @@
 import { UsageError } from "../../oras/errors.js";
 import { formatReference, parseTargetReference } from "../../oras/reference.js";
 import { copyReference } from "../../oras/targets.js";
+import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
@@ -15,7 +16,13 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
   const srcRef = parseTargetReference(srcText);
   const dstRef = parseTargetReference(dstText);
   const dryRun = flags.dryRun ?? false;
-  const result = await copyReference(srcRef, dstRef, { remote: remoteOptions(flags), concurrency, dryRun });
+  const result = await sayingExpandedNames(
+    [
+      [srcText, srcRef],
+      [dstText, dstRef],
+    ],
+    () => copyReference(srcRef, dstRef, { remote: remoteOptions(flags), concurrency, dryRun }),
+  );
 
   const dstName = formatReference({ ...dstRef, tag: undefined, digest: result.root.digest });
   if (flags.json) {

@@ -1,24 +1,30 @@
 import { inspectKit } from "../../kit/inspect.js";
 import { parseKitReference } from "../../kit/reference.js";
+import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine } from "../output.js";
+import { formatTable } from "../table.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
 export async function run(ref: string, flags: RemoteFlags & { json?: boolean }): Promise<void> {
-  const info = await inspectKit(parseKitReference(ref), { remote: remoteOptions(flags) });
+  const parsed = parseKitReference(ref);
+  const info = await sayingExpandedNames([[ref, parsed]], () => inspectKit(parsed, { remote: remoteOptions(flags) }));
   if (flags.json) {
     printJson(info);
     return;
   }
-  printLine(`Reference:     ${info.reference}`);
-  printLine(`Kit:           ${info.kit.name} ${info.kit.version}${info.kit.description ? ` - ${info.kit.description}` : ""}`);
-  printLine(`Image:         ${info.image ?? `${info.kit.image} (unpinned)`}`);
-  printLine(`Manifest:      ${info.mediaType} ${info.digest} (${info.size} bytes)`);
-  printLine(`Artifact type: ${info.artifactType}`);
-  printLine(`Config:        ${info.config.mediaType} ${info.config.digest} (${info.config.size} bytes)`);
+  const fields: [string, string][] = [
+    ["Reference:", info.reference],
+    ["Kit:", `${info.kit.name} ${info.kit.version}${info.kit.description ? ` - ${info.kit.description}` : ""}`],
+    ["Image:", info.image ?? `${info.kit.image} (unpinned)`],
+    ["Manifest:", `${info.mediaType} ${info.digest} (${info.size} bytes)`],
+    ["Artifact type:", info.artifactType],
+    ["Config:", `${info.config.mediaType} ${info.config.digest} (${info.config.size} bytes)`],
+  ];
+  for (const line of formatTable(fields, { gap: " " })) printLine(line);
   printLine("Layers:");
-  for (const layer of info.layers) {
-    printLine(`  ${layer.annotations?.["org.opencontainers.image.title"] ?? "?"}  ${layer.mediaType} ${layer.digest} (${layer.size} bytes)`);
-  }
+  const layers = info.layers.map((l) => [l.annotations?.["org.opencontainers.image.title"] ?? "?", l.mediaType, l.digest, `(${l.size} bytes)`]);
+  for (const line of formatTable(layers, { indent: "  " })) printLine(line);
   printLine("Annotations:");
-  for (const [key, value] of Object.entries(info.annotations).sort()) printLine(`  ${key}: ${value}`);
+  const annotations = Object.entries(info.annotations).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const line of formatTable(annotations.map(([key, value]) => [`${key}:`, value]), { indent: "  ", gap: " " })) printLine(line);
 }

@@ -1,21 +1,29 @@
-import { KitStore, type StoreEntry } from "../../kit/store.js";
+import path from "node:path";
+import { defaultStorePath, KitStore, type StoreEntry } from "../../kit/store.js";
 import { printJson, printLine } from "../output.js";
+import { formatTable } from "../table.js";
 
 const UNPINNED = "(unpinned)";
+/** `sha256:` and 12 hex digits, as docker shortens image IDs: the table fits 100 columns. */
+const SHORT_DIGEST = "sha256:".length + 12;
 
-export async function run(flags: { json?: boolean }): Promise<void> {
+export async function run(flags: { json?: boolean; trunc?: boolean }): Promise<void> {
   const store = await KitStore.openIfExists();
   const entries = store ? await store.list() : [];
   if (flags.json) {
     printJson({ kits: entries.map((e) => ({ name: e.name, version: e.version, reference: e.reference, digest: e.digest, image: e.image ?? null })) });
     return;
   }
-  if (entries.length === 0) return;
-  for (const line of table(entries)) printLine(line);
+  if (entries.length === 0) {
+    printLine(`no kits in the local store ${store?.path ?? path.resolve(defaultStorePath())}`);
+    return;
+  }
+  for (const line of table(entries, flags.trunc !== false)) printLine(line);
 }
 
-function table(entries: StoreEntry[]): string[] {
-  const rows = [["NAME", "VERSION", "REFERENCE", "DIGEST", "IMAGE"], ...entries.map((e) => [e.name, e.version, e.reference, e.digest, e.image ?? UNPINNED])];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  "));
+/** Truncated, IMAGE is the pinned image's short digest; --no-trunc prints the full digests and image reference. */
+function table(entries: StoreEntry[], truncate: boolean): string[] {
+  const short = (digest: string) => (truncate ? digest.slice(0, SHORT_DIGEST) : digest);
+  const image = (e: StoreEntry) => (e.image === undefined ? UNPINNED : truncate ? short(e.image.slice(e.image.lastIndexOf("@") + 1)) : e.image);
+  return formatTable([["NAME", "VERSION", "REFERENCE", "DIGEST", "IMAGE"], ...entries.map((e) => [e.name, e.version, e.reference, short(e.digest), image(e)])]);
 }

@@ -1,6 +1,4 @@
 import { packKit } from "../../kit/push.js";
-import { UsageError } from "../../oras/errors.js";
-import { parseLayoutReference } from "../../oras/reference.js";
 import { printJson, printLine } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
@@ -13,8 +11,8 @@ interface PackFlags extends RemoteFlags {
 
 /** pack writes into an OCI image layout: no registry needed (except to pin a tag-only image). */
 export async function run(dir: string, flags: PackFlags): Promise<void> {
-  if (!flags.output?.startsWith("oci:")) throw new UsageError("kit pack needs --output oci:PATH[:TAG]", { hint: "to publish to a registry use kit push" });
-  const result = await packKit(dir, parseLayoutReference(flags.output), {
+  // commander requires --output; the library parses it (a PATH with or without oci:).
+  const result = await packKit(dir, flags.output!, {
     pin: flags.pin !== false,
     remote: remoteOptions(flags),
     ...(flags.created !== undefined ? { created: flags.created } : {}),

@@ -1,5 +1,6 @@
 import { pullKit } from "../../kit/pull.js";
 import { parseKitReference } from "../../kit/reference.js";
+import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
@@ -11,16 +12,24 @@ interface PullFlags extends RemoteFlags {
 }
 
 export async function run(ref: string, flags: PullFlags): Promise<void> {
-  const result = await pullKit(parseKitReference(ref), {
-    remote: remoteOptions(flags),
-    allowUnpinned: flags.allowUnpinned ?? false,
-    force: flags.force ?? false,
-    ...(flags.output !== undefined ? { output: flags.output } : {}),
-  });
+  const parsed = parseKitReference(ref);
+  const result = await sayingExpandedNames([[ref, parsed]], () =>
+    pullKit(parsed, {
+      remote: remoteOptions(flags),
+      allowUnpinned: flags.allowUnpinned ?? false,
+      force: flags.force ?? false,
+      ...(flags.output !== undefined ? { output: flags.output } : {}),
+    }),
+  );
   if (flags.json) {
     printJson({ reference: result.reference, digest: result.digest, kit: result.kit, image: result.image });
     return;
   }
   printLine(result.reference);
-  for (const file of result.files) printLine(`wrote ${file}`);
+  const [kitYaml, ...others] = result.files;
+  if (kitYaml !== undefined) {
+    // Say which image the written kit.yaml names, and why it is not pinned when it is not.
+    printLine(`wrote ${kitYaml} (${result.kit.unpinned ? `image ${result.image} as written: the kit is unpinned` : `image pinned to ${result.image}`})`);
+  }
+  for (const file of others) printLine(`wrote ${file}`);
 }

@@ -1,5 +1,6 @@
 import { pushKit } from "../../kit/push.js";
 import { parseTargetReference } from "../../oras/reference.js";
+import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
@@ -11,12 +12,15 @@ interface PushFlags extends RemoteFlags {
 }
 
 export async function run(ref: string, dir: string, flags: PushFlags): Promise<void> {
-  const result = await pushKit(parseTargetReference(ref), dir, {
-    pin: flags.pin !== false,
-    tags: flags.tag ?? [],
-    remote: remoteOptions(flags),
-    ...(flags.created !== undefined ? { created: flags.created } : {}),
-  });
+  const target = parseTargetReference(ref);
+  const result = await sayingExpandedNames([[ref, target]], () =>
+    pushKit(target, dir, {
+      pin: flags.pin !== false,
+      tags: flags.tag ?? [],
+      remote: remoteOptions(flags),
+      ...(flags.created !== undefined ? { created: flags.created } : {}),
+    }),
+  );
   if (flags.json) printJson(result);
   else printLine(result.reference);
 }

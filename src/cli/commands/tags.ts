@@ -1,6 +1,7 @@
 import { UsageError } from "../../oras/errors.js";
 import { parseTargetReference } from "../../oras/reference.js";
 import { openTarget } from "../../oras/targets.js";
+import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
@@ -9,11 +10,13 @@ export async function run(repoText: string, flags: RemoteFlags & { json?: boolea
   if (ref.tag !== undefined || ref.digest !== undefined) {
     throw new UsageError(`kit tags takes a repository, not a reference: drop the tag or digest from "${repoText}"`);
   }
-  const opened = await openTarget(ref, { remote: remoteOptions(flags) });
   const tags: string[] = [];
-  for await (const tag of opened.target.tags()) {
-    if (flags.json) tags.push(tag);
-    else printLine(tag);
-  }
+  await sayingExpandedNames([[repoText, ref]], async () => {
+    const opened = await openTarget(ref, { remote: remoteOptions(flags) });
+    for await (const tag of opened.target.tags()) {
+      if (flags.json) tags.push(tag);
+      else printLine(tag);
+    }
+  });
   if (flags.json) printJson({ tags });
 }

@@ -61,29 +61,41 @@ export class Semaphore {
 }
 
 /**
- * Runs tasks that share one AbortSignal. The first task to fail aborts the
- * signal (so the others stop early) and is the error wait() throws; errors the
+ * Runs tasks that are aborted together. The first task to fail aborts the
+ * group (so the others stop early) and is the error wait() throws; errors the
  * abort causes in other tasks are ignored. Tasks may spawn further tasks.
+ *
+ * Each task gets a signal of its own, which the group aborts directly: were
+ * they all given the group's signal, every waiting slot and every request of
+ * every task would listen on that one signal (36 listeners queued behind 4
+ * slots in a 40-layer copy: Node's MaxListenersExceededWarning, rightly).
  */
 export class TaskGroup {
   readonly signal: AbortSignal;
   private readonly controller = new AbortController();
   private readonly tasks = new Set<Promise<unknown>>();
+  private readonly running = new Set<AbortController>();
   private failure: { error: unknown } | undefined;
   private readonly onParentAbort: () => void;
 
   constructor(private readonly parent?: AbortSignal) {
     this.signal = this.controller.signal;
-    this.onParentAbort = () => this.controller.abort(parent?.reason);
+    this.onParentAbort = () => this.abort(parent?.reason);
     if (parent?.aborted) this.onParentAbort();
     else parent?.addEventListener("abort", this.onParentAbort, { once: true });
   }
 
   /** Start fn now; the returned promise settles with it (and is safe to leave unobserved). */
   spawn<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const own = new AbortController();
     const task = (async () => {
       this.signal.throwIfAborted();
-      return fn(this.signal);
+      this.running.add(own);
+      try {
+        return await fn(own.signal);
+      } finally {
+        this.running.delete(own);
+      }
     })();
     this.tasks.add(task);
     task.then(
@@ -111,6 +123,11 @@ export class TaskGroup {
     if (this.failure) return;
     // When the caller aborted, its reason is the truth; the task's error is only a symptom.
     this.failure = { error: this.parent?.aborted ? this.parent.reason : err };
-    this.controller.abort(this.failure.error);
+    this.abort(this.failure.error);
+  }
+
+  private abort(reason: unknown): void {
+    this.controller.abort(reason);
+    for (const own of this.running) own.abort(reason);
   }
 }

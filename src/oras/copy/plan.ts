@@ -126,9 +126,7 @@ export async function planCopy(
       return;
     }
     if (found.size >= maxNodes) {
-      throw new SizeLimitError(maxNodes, `the graph under ${root.digest} (counted in nodes, not bytes)`, {
-        hint: "raise maxNodes if this graph is genuine",
-      });
+      throw new SizeLimitError(maxNodes, `the graph under ${root.digest}`, { unit: "nodes", hint: "raise maxNodes if this graph is genuine" });
     }
     const node: FoundNode = { descriptor: desc, kind, role, children: [] };
     found.set(desc.digest, node);
