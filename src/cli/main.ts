@@ -57,7 +57,7 @@ export function buildProgram(): Command {
       .requiredOption("-o, --output <path>", "the OCI layout to write: PATH[:TAG] or oci:PATH[:TAG] (TAG defaults to the kit's version)")
       .option("--no-pin", "do not resolve the image to a digest; the kit is marked unpinned")
       .option("--created <time>", 'record org.opencontainers.image.created (RFC 3339 or "now"; default: SOURCE_DATE_EPOCH or none)')
-      .option("--json", 'print {"reference", "digest", "image", "tags"}'),
+      .option("--json", 'print {"reference", "digest", "image", "tags", "warnings"}'),
   ).action(lazy(() => import("./commands/pack.js")));
 
   addRemoteFlags(
@@ -69,7 +69,7 @@ export function buildProgram(): Command {
       .option("-t, --tag <tag>", "an extra tag (repeatable)", collect, [])
       .option("--no-pin", "do not resolve the image to a digest; the kit is marked unpinned")
       .option("--created <time>", 'record org.opencontainers.image.created (RFC 3339 or "now"; default: SOURCE_DATE_EPOCH or none)')
-      .option("--json", 'print {"reference", "digest", "image", "tags"}'),
+      .option("--json", 'print {"reference", "digest", "image", "tags", "warnings"}'),
   ).action(lazy(() => import("./commands/push.js")));
 
   addRemoteFlags(

@@ -29,6 +29,8 @@ export interface PushResult {
   /** The pinned image, or the image as written when unpinned. */
   image: string;
   tags: string[];
+  /** Things worth a second look that did not stop the push (a version tag other than the kit's version). */
+  warnings: string[];
 }
 
 /**
@@ -58,7 +60,17 @@ export async function pushKit(ref: string | TargetReference, dir: string, opts: 
     const store = opts.store instanceof KitStore ? opts.store : await KitStore.open(opts.store);
     await store.add(artifact, artifact.kit, tags.map((tag) => ({ ...target, tag })));
   }
-  return { reference: formatReference({ ...base, digest: root.digest }), digest: root.digest, image: artifact.kit.image, tags };
+  return { reference: formatReference({ ...base, digest: root.digest }), digest: root.digest, image: artifact.kit.image, tags, warnings: versionTagWarnings(tags, artifact.kit.version) };
+}
+
+// A tag shaped like a version (1.0.0, v2.1.3-rc.1) is read by people and tools as the kit's version.
+const VERSION_LIKE_TAG = /^v?\d+\.\d+\.\d+(?:[-_][0-9A-Za-z.-]+)?$/;
+
+/** A tag that looks like a version but is not this kit's: pushing my-kit 0.1.0 as :1.0.0 is almost always a slip. */
+function versionTagWarnings(tags: readonly string[], version: string): string[] {
+  return tags
+    .filter((tag) => VERSION_LIKE_TAG.test(tag) && tag !== versionTag(version))
+    .map((tag) => `tag ${tag} looks like a version, but the kit's version is ${version}`);
 }
 
 /**

@@ -272,6 +272,21 @@ describe("kit push and pull", () => {
     const written = await runKit(["pull", `${registry.host}/kits/unpinned:2.0.0`, "--allow-unpinned", "-o", out], { env: storeEnv(await temp("store")) });
     expect(written.stdout).toContain(`wrote ${path.join(out, "kit.yaml")} (image ${registry.host}/base/missing:1.0 as written: the kit is unpinned)`);
     expect(await readFile(path.join(out, "kit.yaml"))).toEqual(await readFile(path.join(dir, "kit.yaml")));
+    // inspect --json says null for the image of an unpinned kit, as spec/cli.md gives the shape.
+    const inspected = await runKit(["inspect", `${registry.host}/kits/unpinned:2.0.0`, "--json"], { env: storeEnv(store) });
+    expect(inspected.code).toBe(0);
+    expect(JSON.parse(inspected.stdout)).toMatchObject({ image: null, kit: { unpinned: true } });
+  });
+
+  it("warns, and still pushes, when a version-shaped tag is not the kit's version", async () => {
+    const dir = await kitDir({ version: '"0.1.0"' });
+    const store = await temp("store");
+    const slipped = await runKit(["push", `${registry.host}/kits/versioned:1.0.0`, dir, "--json"], { env: storeEnv(store) });
+    expect(slipped.code).toBe(0);
+    expect(slipped.stderr).toBe("kit: warning: tag 1.0.0 looks like a version, but the kit's version is 0.1.0\n");
+    expect(JSON.parse(slipped.stdout).warnings).toEqual(["tag 1.0.0 looks like a version, but the kit's version is 0.1.0"]);
+    const matching = await runKit(["push", `${registry.host}/kits/versioned`, dir, "-t", "stable"], { env: storeEnv(store) });
+    expect(matching).toMatchObject({ code: 0, stderr: "" });
   });
 
   it("inspects a kit in a registry, a layout and the store", async () => {

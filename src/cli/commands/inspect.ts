@@ -9,7 +9,8 @@ export async function run(ref: string, flags: RemoteFlags & { json?: boolean }):
   const parsed = parseKitReference(ref);
   const info = await sayingExpandedNames([[ref, parsed]], () => inspectKit(parsed, { remote: remoteOptions(flags) }));
   if (flags.json) {
-    printJson(info);
+    // null, not an absent field, for an unpinned kit: the shape spec/cli.md gives.
+    printJson({ ...info, image: info.image ?? null });
     return;
   }
   const fields: [string, string][] = [
