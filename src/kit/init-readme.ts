@@ -26,7 +26,7 @@ export async function addMissingReadme(dir: string, fallbackName: string): Promi
   // An invalid kit.yaml still gets a README; it just cannot list what the kit declares.
   const kit = checkKitManifest(await readKitFileBytes(kitYaml)).value;
   const name = kit?.name ?? fallbackName;
-  await writeFilesAtomic([[readme, readmeFor(name, kit)]], { hint: "kit init never overwrites files" });
+  await writeFilesAtomic([[readme, readmeFor(name, kit)]], { hint: '"kit init" never overwrites files' });
   return { files: [readme], name, kept: [kitYaml] };
 }
 

@@ -45,7 +45,7 @@ export async function initKit(dir: string, opts: InitOptions = {}): Promise<Init
       [files[0]!, kitTemplate(name, image)],
       [files[1]!, readmeTemplate(name)],
     ],
-    { hint: "kit init never overwrites files: remove it or choose another directory" },
+    { hint: '"kit init" never overwrites files: remove it or choose another directory' },
   );
   return { files, name };
 }

@@ -35,7 +35,7 @@ export async function pinImage(image: string, remote: RemoteOptions = {}, opts: 
         ? `cannot confirm the kit's image ${image}: ${err.message}`
         : `cannot pin the kit's image ${image} to a digest: ${err.message}`;
     throw new OciError(err.code, message, {
-      hint: "make the image reachable (kit login?), or push with --no-pin to record it unpinned",
+      hint: "make the image reachable (\"kit login REGISTRY\"?), or push with --no-pin to record it unpinned",
       cause: err,
     });
   }

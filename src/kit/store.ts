@@ -34,7 +34,8 @@ export const KIT_STORE_ENV = "KIT_STORE";
 const STORE_LOCK_FILE = "kit-store.lock";
 // A gc of a big store may hold the lock a while; a holder that died on this host is detected at once anyway.
 const STORE_LOCK: LockOptions = { timeoutMs: 120_000, staleMs: 10 * 60_000 };
-const PULL_FIRST_HINT = "pull it by its registry reference first, e.g. kit pull REGISTRY/REPO@sha256:…";
+/** The one hint for "not in the local store", wherever it is said (pull, inspect, show, diff, rm). */
+const NOT_IN_STORE_HINT = 'pull it by its registry reference first ("kit pull REGISTRY/REPO@sha256:…"); "kit ls" lists what the store holds';
 
 /** $KIT_STORE, else ~/.aegis/kits/store. */
 export function defaultStorePath(env: NodeJS.ProcessEnv = process.env): string {
@@ -159,7 +160,7 @@ export class KitStore {
       desc = await this.layout.resolve(digest);
     } catch (err) {
       if (err instanceof NotFoundError) {
-        throw new NotFoundError(`kit ${digest} is not in ${this.where}`, { hint: `pull it by its registry reference: kit pull REGISTRY/REPO@${digest}` });
+        throw new NotFoundError(`kit ${digest} is not in ${this.where}`, { hint: NOT_IN_STORE_HINT });
       }
       throw err;
     }
@@ -247,7 +248,7 @@ export class KitStore {
       known.length > 0
         ? `kit ${text} is not in the local store; known references for "${name}": ${known.join(", ")}`
         : `kit ${text} is not in the local store, and no registry reference is known for "${name}"`,
-      { hint: PULL_FIRST_HINT },
+      { hint: NOT_IN_STORE_HINT },
     );
   }
 
@@ -262,7 +263,7 @@ export class KitStore {
     if (matched.length === 0) {
       if ((await this.list()).length === 0) throw emptyStoreError(reference, this.path);
       const text = typeof reference === "string" ? reference : formatKitReference(reference);
-      throw new NotFoundError(`no kit matching "${text}" in ${this.where}`, { hint: 'run "kit ls" to see what it holds' });
+      throw new NotFoundError(`no kit matching "${text}" in ${this.where}`, { hint: NOT_IN_STORE_HINT });
     }
     await this.layout.batch(async () => {
       for (const entry of matched) {
@@ -326,7 +327,7 @@ export class KitStore {
 /** The one answer for a kit looked up in a store that holds no kit (or does not exist yet). */
 function emptyStoreError(reference: string | KitReference, storePath: string): NotFoundError {
   const text = typeof reference === "string" ? reference : formatKitReference(reference);
-  return new NotFoundError(`kit ${text} is not in the local store: the local store ${storePath} is empty`, { hint: PULL_FIRST_HINT });
+  return new NotFoundError(`kit ${text} is not in the local store: the local store ${storePath} is empty`, { hint: NOT_IN_STORE_HINT });
 }
 
 /** The index entry: the manifest's descriptor plus what listing needs. */

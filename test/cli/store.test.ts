@@ -118,7 +118,7 @@ describe("kit rm", () => {
     const result = await runKit(["rm", "nothing:1.0.0"], kitEnv());
     expect(result.code).toBe(5);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toBe(`kit: error: no kit matching "nothing:1.0.0" in the local store ${storePath}\nkit: hint: run "kit ls" to see what it holds\n`);
+    expect(result.stderr).toBe(`kit: error: no kit matching "nothing:1.0.0" in the local store ${storePath}\nkit: hint: pull it by its registry reference first ("kit pull REGISTRY/REPO@sha256:…"); "kit ls" lists what the store holds\n`);
     const missing = await runKit(["rm", "famiglia"], { env: { KIT_STORE: join(work, "missing") } });
     expect(missing.code).toBe(5);
     expect(missing.stderr).toMatch(new RegExp(`^kit: error: kit famiglia is not in the local store: the local store ${join(work, "missing")} is empty\n`));
@@ -139,7 +139,7 @@ describe("a missing store", () => {
       const result = await runKit([command, "famiglia:1.0.0"], kitEnv());
       expect(result.code, command).toBe(5);
       expect(result.stderr).toBe(
-        `kit: error: kit famiglia:1.0.0 is not in the local store: the local store ${storePath} is empty\nkit: hint: pull it by its registry reference first, e.g. kit pull REGISTRY/REPO@sha256:…\n`,
+        `kit: error: kit famiglia:1.0.0 is not in the local store: the local store ${storePath} is empty\nkit: hint: pull it by its registry reference first ("kit pull REGISTRY/REPO@sha256:…"); "kit ls" lists what the store holds\n`,
       );
     }
     await expect(stat(storePath)).rejects.toThrow();
