@@ -122,15 +122,10 @@ function rememberCredential(redactor: Redactor, cred: Credential | undefined): v
   redactor.add(cred.registryToken);
 }
 
-/** Register an Authorization value (and the credential after its scheme) before it is sent. */
-function rememberAuthorization(redactor: Redactor, authorization: string): void {
-  redactor.add(authorization);
-  redactor.add(authorization.slice(authorization.indexOf(" ") + 1));
-}
-
+/** The request with this Authorization, whose credential (after the scheme) is registered before it is sent. */
 function withAuthorization(req: HttpRequest, authorization: string | undefined, redactor: Redactor): HttpRequest {
   if (authorization === undefined) return req;
-  rememberAuthorization(redactor, authorization);
+  redactor.add(authorization.slice(authorization.indexOf(" ") + 1));
   return { ...req, headers: { ...req.headers, authorization } };
 }
 
