@@ -6,7 +6,7 @@
  * registries quoting the Authorization header back (the fault proxy with a status+body rule, and an
  * echoing stand-in); the files left behind; and a credential helper's argv and environment.
  */
-import { chmod, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,8 +41,15 @@ interface Session {
   runs: { args: string[]; result: CliResult }[];
 }
 
+/** Temp directories to remove when the file's tests are done. */
+const temps: string[] = [];
+afterAll(async () => {
+  await Promise.all(temps.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
 async function newSession(prefix: string): Promise<Session> {
   const work = await mkdtemp(path.join(tmpdir(), `kit-secrets-${prefix}-`));
+  temps.push(work);
   const dirs = { home: path.join(work, "home"), tmp: path.join(work, "tmp"), docker: path.join(work, "home", ".docker"), store: path.join(work, "store") };
   for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
   // Keys of somebody else's config that login must keep.
@@ -257,6 +264,7 @@ describe("a credential helper", () => {
   it("gets the secret on stdin only: never in its argv or environment, and the Docker config holds none", async () => {
     const session = await newSession("helper");
     const spy = await mkdtemp(path.join(tmpdir(), "kit-helper-spy-"));
+    temps.push(spy);
     const bin = path.join(spy, "bin");
     await mkdir(bin);
     // Logs argv, environment and stdin of every call; keeps what `store` was given for `get`.
