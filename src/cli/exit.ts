@@ -2,6 +2,7 @@
  * The one place where errors become exit codes and messages (spec/cli.md).
  */
 import { OciError, UsageError, type ErrorCode } from "../oras/errors.js";
+import { redactPatterns } from "../oras/redact.js";
 
 export const ExitCode = {
   OK: 0,
@@ -56,10 +57,11 @@ export function errorDocument(err: unknown): ErrorDocument {
     error: {
       code: err instanceof OciError ? err.code : "UNEXPECTED",
       exit: exitCodeFor(err),
-      message: err instanceof Error ? err.message : String(err),
+      // The same net as the stderr lines (printError): the document says what they say.
+      message: redactPatterns(err instanceof Error ? err.message : String(err)),
     },
   };
-  if (err instanceof OciError && err.hint !== undefined) doc.error.hint = err.hint;
+  if (err instanceof OciError && err.hint !== undefined) doc.error.hint = redactPatterns(err.hint);
   return doc;
 }
 

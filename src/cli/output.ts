@@ -9,6 +9,7 @@
  * for both streams to drain and returns the first stdout failure.
  */
 
+import { redactPatterns } from "../oras/redact.js";
 import { escapeControl } from "./terminal-text.js";
 
 let stdoutFailure: Error | undefined;
@@ -39,10 +40,14 @@ export function printLine(line: string): void {
   writeStdout(escapeControl(line) + "\n");
 }
 
-/** One line on stderr; control characters in it are escaped. */
+/**
+ * One line on stderr; control characters in it are escaped, and anything that
+ * looks like a credential is redacted (the last net under every error, hint,
+ * stack and debug line: the library has already removed the secrets it knew).
+ */
 export function printError(line: string): void {
   watchStdout();
-  process.stderr.write(escapeControl(line) + "\n");
+  process.stderr.write(escapeControl(redactPatterns(line)) + "\n");
 }
 
 /** Raw bytes (or text) on stdout, exactly as given. */

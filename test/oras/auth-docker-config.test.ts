@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -263,5 +263,49 @@ describe("storing and erasing", () => {
     expect(await eraseDockerCredential("reg.example.com", opts)).toBe(true);
     expect(await lookupDockerCredential("reg.example.com", opts)).toBeUndefined();
     expect(await eraseDockerCredential("reg.example.com", opts)).toBe(false);
+  });
+});
+
+describe("secrets stay in the config file (issue 9)", () => {
+  it("a config that is not JSON is reported without quoting any of it", async () => {
+    const secret = b64("alice:the-password");
+    for (const text of [`{"auths":{"r":{"auth":${secret}}}}`, `{"auths":{"r":{"auth":"${secret}"}}},x`, `{"auths":{"r":{"auth":"${secret}"`]) {
+      await writeConfig(text);
+      const err = await lookupDockerCredential("r", opts).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidContentError);
+      expect((err as Error).message).toContain(configPath);
+      expect((err as Error).message).not.toContain(secret.slice(0, 6));
+      expect((err as Error).stack).not.toContain(secret.slice(0, 6));
+    }
+  });
+
+  it("erasing rewrites the file atomically with mode 0600, every other key kept, no temp file left", async () => {
+    await writeConfig({ auths: { "reg.example.com": { auth: b64("a:b") }, "keep.example": { auth: b64("c:d") } }, credHelpers: { "h.example": "x" }, psFormat: "p" });
+    await chmod(configPath, 0o644);
+    expect(await eraseDockerCredential("reg.example.com", opts)).toBe(true);
+    expect(await readConfig()).toEqual({ auths: { "keep.example": { auth: b64("c:d") } }, credHelpers: { "h.example": "x" }, psFormat: "p" });
+    expect((await stat(configPath)).mode & 0o777).toBe(0o600);
+    expect(await readdir(join(dir, "docker"))).toEqual(["config.json"]);
+  });
+
+  it("a new config directory is created private (0700) and the file 0600", async () => {
+    const fresh = join(dir, "new-docker", "config.json");
+    await storeDockerCredential("reg.example.com", { username: "u", password: "p" }, { ...opts, configPath: fresh });
+    expect((await stat(join(dir, "new-docker"))).mode & 0o777).toBe(0o700);
+    expect((await stat(fresh)).mode & 0o777).toBe(0o600);
+  });
+
+  it("a symlinked config is replaced at its target: the link stays, no second copy of the secret appears", async () => {
+    const real = join(dir, "dotfiles", "docker-config.json");
+    await mkdir(join(dir, "dotfiles"));
+    await writeFile(real, JSON.stringify({ auths: {}, keep: true }));
+    await rm(configPath, { force: true });
+    await symlink(real, configPath);
+    await storeDockerCredential("reg.example.com", { username: "u", password: "linked-secret" }, opts);
+    expect((await lstat(configPath)).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(await readFile(real, "utf8"))).toEqual({ auths: { "reg.example.com": { auth: b64("u:linked-secret") } }, keep: true });
+    expect((await stat(real)).mode & 0o777).toBe(0o600);
+    expect((await readdir(join(dir, "dotfiles"))).sort()).toEqual(["docker-config.json"]);
+    expect(await readdir(join(dir, "docker"))).toEqual(["config.json"]);
   });
 });

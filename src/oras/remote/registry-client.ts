@@ -3,6 +3,7 @@
  * auth → redirects → retry → undici, with a User-Agent on every request.
  */
 import type { Dispatcher } from "undici";
+import { Redactor } from "../redact.js";
 import { isLoopbackRegistry, registryEndpoint } from "../reference.js";
 import { AuthCache, authLayer, DEFAULT_OAUTH_CLIENT_ID } from "./auth/client.js";
 import type { CredentialProvider } from "./auth/credentials.js";
@@ -61,7 +62,7 @@ export interface RepoContext {
 
 /** The error context of a request about `what` in ctx's repository. */
 export function repoErrorContext(ctx: RepoContext, what: string, action: string): ErrorContext {
-  return { registry: ctx.client.registry, repository: ctx.repository, what, action, loginCommand: ctx.client.loginCommand };
+  return { registry: ctx.client.registry, repository: ctx.repository, what, action, loginCommand: ctx.client.loginCommand, redactor: ctx.client.redactor };
 }
 
 export class RegistryClient {
@@ -73,6 +74,8 @@ export class RegistryClient {
   readonly authCache: AuthCache;
   /** options.loginCommand or its default, for error hints. */
   readonly loginCommand: string;
+  /** Every secret this client sent or holds, blanked out of what registries say back (this client's only, never global). */
+  readonly redactor = new Redactor();
   /** The full pipeline for registry requests. */
   readonly send: Send;
 
@@ -94,6 +97,7 @@ export class RegistryClient {
       cache: this.authCache,
       tokenSend,
       loginCommand: this.loginCommand,
+      redactor: this.redactor,
       clientId: options.oauthClientId ?? DEFAULT_OAUTH_CLIENT_ID,
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(options.userAgent ? { userAgent: options.userAgent } : {}),

@@ -39,7 +39,7 @@ export class RemoteRegistry {
           response: registryResponse(res),
         });
       }
-      throw await errorFromResponse(res, { registry: this.registry, what: "the API root /v2/", action: "access", loginCommand: this.client.loginCommand });
+      throw await errorFromResponse(res, { registry: this.registry, what: "the API root /v2/", action: "access", loginCommand: this.client.loginCommand, redactor: this.client.redactor });
     }
     const apiVersion = header(res.headers, "docker-distribution-api-version");
     await discard(res);

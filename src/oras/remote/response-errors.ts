@@ -2,7 +2,9 @@
  * Registry answers that are not what we asked for, turned into the error
  * hierarchy. The registry's own `{"errors":[{code,message,detail}]}` body is
  * read (bounded), kept on the error as its `response` and quoted in the
- * message; nothing we sent (credentials, tokens, query strings) is quoted or kept.
+ * message; nothing we sent (credentials, tokens, query strings) is quoted or kept:
+ * what the registry says is passed through the client's Redactor first, because
+ * registries echo requests (an Authorization header quoted in `message`).
  */
 import {
   DeniedError,
@@ -14,6 +16,7 @@ import {
   type RegistryErrorEntry,
   type RegistryResponse,
 } from "../errors.js";
+import { displayUrl, type Redactor } from "../redact.js";
 import { header, type HttpResponse } from "./http.js";
 
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
@@ -32,6 +35,8 @@ export interface ErrorContext {
   action: string;
   /** Named in the hint of an authentication failure: `${loginCommand} ${registry}`. */
   loginCommand: string;
+  /** The client's secrets, blanked out of whatever the registry says before it is quoted or kept. */
+  redactor: Redactor;
 }
 
 /** Read at most MAX_ERROR_BODY_BYTES of an error body; the rest is discarded. */
@@ -52,8 +57,8 @@ async function readErrorBody(res: HttpResponse): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** The distribution-spec error list in a body, or [] when it has none. */
-function parseRegistryErrors(text: string): RegistryErrorEntry[] {
+/** The distribution-spec error list in a body, or [] when it has none; every string in it redacted. */
+function parseRegistryErrors(text: string, redactor: Redactor): RegistryErrorEntry[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -65,25 +70,23 @@ function parseRegistryErrors(text: string): RegistryErrorEntry[] {
   return list.flatMap((e: unknown) => {
     if (typeof e !== "object" || e === null) return [];
     const { code, message, detail } = e as { code?: unknown; message?: unknown; detail?: unknown };
-    const entry: RegistryErrorEntry = { code: typeof code === "string" ? code : "UNKNOWN", message: typeof message === "string" ? message : "" };
-    if (detail !== undefined && detail !== null) entry.detail = detail;
+    const entry: RegistryErrorEntry = {
+      code: typeof code === "string" ? redactor.redact(code) : "UNKNOWN",
+      message: typeof message === "string" ? redactor.redact(message) : "",
+    };
+    if (detail !== undefined && detail !== null) entry.detail = redactor.redactValue(detail);
     return [entry];
   });
 }
 
-/** The request behind a response, safe to keep and show: no user-info, no query, no fragment. */
-function redactedUrl(url: URL): string {
-  return `${url.origin}${url.pathname}`;
-}
-
-/** The RegistryResponse for an answer whose body has been read (or has nothing to tell). */
+/** The RegistryResponse for an answer whose body has been read (its errors redacted) or has nothing to tell. */
 export function registryResponse(res: HttpResponse, errors: readonly RegistryErrorEntry[] = []): RegistryResponse {
-  return { method: res.method, url: redactedUrl(res.url), status: res.status, errors };
+  return { method: res.method, url: displayUrl(res.url), status: res.status, errors };
 }
 
-/** Read (bounded) what the registry said in an answer; consumes the body. */
-export async function readRegistryResponse(res: HttpResponse): Promise<RegistryResponse> {
-  return registryResponse(res, parseRegistryErrors(await readErrorBody(res)));
+/** Read (bounded) what the registry said in an answer, redacted; consumes the body. */
+export async function readRegistryResponse(res: HttpResponse, redactor: Redactor): Promise<RegistryResponse> {
+  return registryResponse(res, parseRegistryErrors(await readErrorBody(res), redactor));
 }
 
 /** True when the registry's answer behind err carried one of these error codes. */
@@ -112,7 +115,7 @@ export function loginHint(registry: string, loginCommand: string): string {
 /** The error for an unexpected response, carrying what the registry said; consumes the body. */
 export async function errorFromResponse(res: HttpResponse, ctx: ErrorContext): Promise<OciError> {
   const text = await readErrorBody(res);
-  const errors = parseRegistryErrors(text);
+  const errors = parseRegistryErrors(text, ctx.redactor);
   const response = registryResponse(res, errors);
   const codes = new Set(errors.map((e) => e.code));
   const detail = describeRegistryErrors(errors);
@@ -139,7 +142,7 @@ export async function errorFromResponse(res: HttpResponse, ctx: ErrorContext): P
   if (codes.has("UNSUPPORTED")) {
     return new UnsupportedError(`${ctx.registry} does not support ${ctx.action} of ${ctx.what} (${detail})`, { response });
   }
-  const reason = detail !== "" ? detail : res.status >= 500 ? "server error" : quote(text.slice(0, 120)) || "unexpected status";
+  const reason = detail !== "" ? detail : res.status >= 500 ? "server error" : quote(ctx.redactor.redact(text).slice(0, 120)) || "unexpected status";
   return new RegistryError(`${ctx.registry} answered ${res.status} to ${ctx.action} ${ctx.what}: ${reason}`, res.status, { response });
 }
 

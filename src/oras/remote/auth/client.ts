@@ -5,10 +5,12 @@
  * later requests authenticate up front instead of paying a 401 round trip each.
  *
  * Credentials go only to the registry's own origin and to its token realm,
- * never in a message.
+ * never in a message: every secret it sends or holds is registered with the
+ * client's Redactor, which error construction applies to what registries say.
  */
 import { DeniedError, RegistryError, UnauthorizedError, UnsupportedError, type RegistryResponse } from "../../errors.js";
 import { isLoopbackRegistry } from "../../reference.js";
+import { Redactor } from "../../redact.js";
 import { readAllLimited } from "../../verify.js";
 import { isReplayable, sameOrigin, type HttpRequest, type HttpResponse, type Layer, type Send } from "../http.js";
 import { DEFAULT_LOGIN_COMMAND, errorFromResponse, loginHint, readRegistryResponse, registryResponse } from "../response-errors.js";
@@ -95,6 +97,8 @@ export interface AuthLayerOptions {
   userAgent?: string;
   /** Named in the hints of authentication failures (default DEFAULT_LOGIN_COMMAND). */
   loginCommand?: string;
+  /** Learns every secret this layer sends or holds (default: a Redactor of its own). */
+  redactor?: Redactor;
 }
 
 function basicAuthorization(cred: Credential): string {
@@ -105,8 +109,24 @@ function hasPassword(cred: Credential | undefined): boolean {
   return !!cred && (!!cred.username || !!cred.password);
 }
 
-function withAuthorization(req: HttpRequest, authorization: string | undefined): HttpRequest {
-  return authorization === undefined ? req : { ...req, headers: { ...req.headers, authorization } };
+/** Register a credential's secrets in every form we send them: the password, `user:password` and its base64, the tokens. */
+function rememberCredential(redactor: Redactor, cred: Credential | undefined): void {
+  if (!cred) return;
+  redactor.add(cred.password);
+  if (cred.password) {
+    const pair = `${cred.username ?? ""}:${cred.password}`;
+    redactor.add(pair);
+    redactor.add(Buffer.from(pair, "utf8").toString("base64"));
+  }
+  redactor.add(cred.identityToken);
+  redactor.add(cred.registryToken);
+}
+
+/** The request with this Authorization, whose credential (after the scheme) is registered before it is sent. */
+function withAuthorization(req: HttpRequest, authorization: string | undefined, redactor: Redactor): HttpRequest {
+  if (authorization === undefined) return req;
+  redactor.add(authorization.slice(authorization.indexOf(" ") + 1));
+  return { ...req, headers: { ...req.headers, authorization } };
 }
 
 /** "pull,push on team/app" for DeniedError messages. */
@@ -121,7 +141,12 @@ function describeScopes(scopes: readonly string[]): string {
 export function authLayer(opts: AuthLayerOptions): Layer {
   const state = opts.cache.state(opts.registry);
   const loginCommand = opts.loginCommand ?? DEFAULT_LOGIN_COMMAND;
-  const getCredential = async (): Promise<Credential | undefined> => opts.credentials?.(opts.registry);
+  const redactor = opts.redactor ?? new Redactor();
+  const getCredential = async (): Promise<Credential | undefined> => {
+    const cred = await opts.credentials?.(opts.registry);
+    rememberCredential(redactor, cred);
+    return cred;
+  };
   const hint = loginHint(opts.registry, loginCommand);
   const required: AuthFailure = (response) =>
     new UnauthorizedError(`authentication required for ${opts.registry}`, response ? { hint, response } : { hint });
@@ -137,7 +162,7 @@ export function authLayer(opts: AuthLayerOptions): Layer {
     return state.dedupe(key, async () => {
       const cred = await getCredential();
       if (cred?.registryToken) return cred.registryToken;
-      const { token, expiresIn } = await fetchToken(opts, realm, state.service, scopes, cred, { required, invalid });
+      const { token, expiresIn } = await fetchToken({ ...opts, redactor }, realm, state.service, scopes, cred, { required, invalid });
       state.setToken(key, token, expiresIn);
       if (alsoUnder !== undefined && alsoUnder !== key) state.setToken(alsoUnder, token, expiresIn);
       return token;
@@ -158,12 +183,12 @@ export function authLayer(opts: AuthLayerOptions): Layer {
     if (!sameOrigin(req.url, opts.origin)) return next(req);
     const scopes = normaliseScopes(req.scopes ?? []);
     const sent = await upfront(scopes);
-    const first = await next(withAuthorization(req, sent));
+    const first = await next(withAuthorization(req, sent, redactor));
     // A 401 from another origin (a redirect target) is not ours to answer.
     if (first.status !== 401 || !sameOrigin(first.url, opts.origin)) return first;
 
     const challenge = preferredChallenge(parseChallenges(first.headers["www-authenticate"]));
-    const refusal = await readRegistryResponse(first);
+    const refusal = await readRegistryResponse(first, redactor);
     if (challenge === undefined || !isReplayable(req.body)) throw sent !== undefined ? invalid(refusal) : required(refusal);
     const cred = await getCredential();
 
@@ -171,7 +196,7 @@ export function authLayer(opts: AuthLayerOptions): Layer {
       state.scheme = "basic";
       if (!cred || !hasPassword(cred)) throw required(refusal);
       if (sent?.startsWith("Basic ")) throw invalid(refusal);
-      return expectAuthorized(await next(withAuthorization(req, basicAuthorization(cred))), invalid);
+      return expectAuthorized(await next(withAuthorization(req, basicAuthorization(cred), redactor)), invalid, redactor);
     }
     if (challenge.scheme === "bearer") {
       learnBearer(state, challenge, opts.registry);
@@ -179,9 +204,9 @@ export function authLayer(opts: AuthLayerOptions): Layer {
       state.forget(scopeKey(all));
       state.forget(scopeKey(scopes));
       const token = await tokenFor(all, scopeKey(scopes));
-      const second = await next(withAuthorization(req, `Bearer ${token}`));
+      const second = await next(withAuthorization(req, `Bearer ${token}`, redactor));
       if (second.status !== 401) return second;
-      const denial = await readRegistryResponse(second);
+      const denial = await readRegistryResponse(second, redactor);
       state.forget(scopeKey(all));
       state.forget(scopeKey(scopes));
       if (isEmptyCredential(cred)) throw required(denial);
@@ -201,9 +226,9 @@ function learnBearer(state: RegistryAuthState, challenge: Challenge, registry: s
   state.service = challenge.params.service;
 }
 
-async function expectAuthorized(res: HttpResponse, invalid: AuthFailure): Promise<HttpResponse> {
+async function expectAuthorized(res: HttpResponse, invalid: AuthFailure, redactor: Redactor): Promise<HttpResponse> {
   if (res.status !== 401) return res;
-  throw invalid(await readRegistryResponse(res));
+  throw invalid(await readRegistryResponse(res, redactor));
 }
 
 /** An authentication failure, with the answer that refused us when there was one. */
@@ -220,7 +245,7 @@ interface TokenErrors {
  * have a password, anonymous otherwise — public images on most registries).
  */
 async function fetchToken(
-  opts: AuthLayerOptions,
+  opts: AuthLayerOptions & { redactor: Redactor },
   realm: string,
   service: string | undefined,
   scopes: readonly string[],
@@ -255,27 +280,28 @@ async function fetchToken(
   } else {
     if (service !== undefined) url.searchParams.set("service", service);
     for (const scope of scopes) url.searchParams.append("scope", scope);
-    if (cred && hasPassword(cred)) headers.authorization = basicAuthorization(cred);
-    req = { method: "GET", url, headers };
+    req = withAuthorization({ method: "GET", url, headers }, cred && hasPassword(cred) ? basicAuthorization(cred) : undefined, opts.redactor);
   }
 
   const res = await opts.tokenSend(req);
   if (res.status === 401 || res.status === 403) {
-    const refusal = await readRegistryResponse(res);
+    const refusal = await readRegistryResponse(res, opts.redactor);
     throw isEmptyCredential(cred) ? errors.required(refusal) : errors.invalid(refusal);
   }
   if (res.status !== 200) {
     const loginCommand = opts.loginCommand ?? DEFAULT_LOGIN_COMMAND;
-    throw await errorFromResponse(res, { registry: url.host, what: `a token for ${opts.registry}`, action: "request", loginCommand });
+    throw await errorFromResponse(res, { registry: url.host, what: `a token for ${opts.registry}`, action: "request", loginCommand, redactor: opts.redactor });
   }
   const text = (await readAllLimited(res.body, MAX_TOKEN_RESPONSE_BYTES, `token response from ${url.host}`)).toString("utf8");
-  let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
+  let body: { token?: unknown; access_token?: unknown; refresh_token?: unknown; expires_in?: unknown };
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
     throw new RegistryError(`the token service at ${url.host} sent a response that is not JSON`, res.status, { response: registryResponse(res) });
   }
   const token = typeof body.access_token === "string" && body.access_token !== "" ? body.access_token : body.token;
+  // Known before anything can quote them: the token we are about to send, and a refresh token we were handed.
+  for (const secret of [body.token, body.access_token, body.refresh_token]) if (typeof secret === "string") opts.redactor.add(secret);
   if (typeof token !== "string" || token === "") {
     throw new RegistryError(`the token service at ${url.host} returned no token for ${opts.registry}`, res.status, { response: registryResponse(res) });
   }

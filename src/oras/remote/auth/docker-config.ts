@@ -13,6 +13,7 @@ import { helperErase, helperGet, helperStore, type HelperOptions } from "./cred-
 import { memoiseCredentials, type Credential, type CredentialProvider } from "./credentials.js";
 import { readFileBounded, writeFileAtomic } from "../../fs.js";
 import { isJsonObject } from "../../json.js";
+import { jsonErrorWithoutInput } from "../../redact.js";
 
 /** Docker Hub's key in `auths` and the server URL docker gives credential helpers. */
 export const DOCKER_HUB_SERVER_URL = "https://index.docker.io/v1/";
@@ -68,7 +69,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new InvalidContentError(`docker config ${path} is not valid JSON: ${(err as Error).message}`, {
+    throw new InvalidContentError(`docker config ${path} is not valid JSON: ${jsonErrorWithoutInput(err)}`, {
       hint: "fix or remove the file",
     });
   }
