@@ -3,8 +3,7 @@
  * (forwarded plain HTTP to the real registry, CONNECT tunnels for HTTPS with `insecure` kept), proxy
  * credentials, and errors that name the proxy without its credentials.
  */
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +16,7 @@ import { RemoteRepository } from "../../src/oras/remote/repository.js";
 import { descriptorOf, readAll } from "../support/content.js";
 import { startHttpProxy, type HttpProxy } from "../support/http-proxy.js";
 import { freePort, startRegistry, type RunningRegistry } from "../support/registry.js";
+import { selfSignedCertificate } from "../support/tls.js";
 
 const exempt = (list: string, url: string) => noProxyMatcher(list)(new URL(url));
 
@@ -88,15 +88,14 @@ describe("parseProxyUrl", () => {
 
   it("refuses other schemes and nonsense, naming the variable and never quoting it", () => {
     expect(() => parseProxyUrl("socks5://user:secret@proxy.test:1080", "ALL")).toThrow(/^ALL names a socks5 proxy; only http and https proxies are supported$/);
-    const err = (() => {
-      try {
-        return parseProxyUrl("http://user:secret@[bad", "HTTPS_PROXY");
-      } catch (e) {
-        return e as UsageError;
-      }
-    })();
+    let err: unknown;
+    try {
+      parseProxyUrl("http://user:secret@[bad", "HTTPS_PROXY");
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(UsageError);
-    expect(err!.message).toBe("HTTPS_PROXY is not a proxy URL");
+    expect((err as UsageError).message).toBe("HTTPS_PROXY is not a proxy URL");
   });
 });
 
@@ -188,15 +187,7 @@ describe("HTTPS through a CONNECT tunnel", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "kit-proxy-tls-"));
-    await new Promise<void>((resolve, reject) =>
-      execFile(
-        "openssl",
-        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=secure.kit.test"],
-        { timeout: 30_000 },
-        (err) => (err ? reject(err) : resolve()),
-      ),
-    );
-    tlsServer = https.createServer({ key: await readFile(join(dir, "key.pem")), cert: await readFile(join(dir, "cert.pem")) }, (_req, res) => {
+    tlsServer = https.createServer(await selfSignedCertificate(dir, "secure.kit.test"), (_req, res) => {
       res.writeHead(200, { "docker-distribution-api-version": "registry/2.0", "content-type": "application/json", "content-length": "2" });
       res.end("{}");
     });
