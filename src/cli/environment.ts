@@ -9,6 +9,9 @@ export const ENVIRONMENT: readonly { name: string; description: string }[] = [
   { name: "HOME", description: "where the default store and Docker config live" },
   { name: "SOURCE_DATE_EPOCH", description: "seconds since 1970: the created timestamp pack and push record when --created is not given" },
   { name: "PATH", description: "where docker-credential-* helpers and git (for source and revision annotations) are found" },
+  { name: "HTTPS_PROXY", description: "proxy for HTTPS registries, http://[USER:PASSWORD@]HOST:PORT (https_proxy is read first)" },
+  { name: "HTTP_PROXY", description: "proxy for plain-HTTP registries (http_proxy is read first); loopback registries never use a proxy" },
+  { name: "NO_PROXY", description: "hosts reached without a proxy: a comma list of domains (with subdomains), IPs, CIDR blocks, :PORT, or * (no_proxy first)" },
   { name: "NODE_EXTRA_CA_CERTS", description: "read by Node.js: extra CA certificates (PEM file) to trust for registries" },
 ];
 

@@ -33,7 +33,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   resolve: ["kit resolve ghcr.io/org/my-kit:1.0.0", "kit resolve oci:build/my-kit:1.0.0 --json"],
   tags: ["kit tags ghcr.io/org/my-kit", "kit tags oci:build/my-kit --json"],
   manifest: ["kit manifest ghcr.io/org/my-kit:1.0.0", "kit manifest ghcr.io/org/my-kit:1.0.0 | sha256sum"],
-  login: ['echo "$TOKEN" | kit login ghcr.io -u me --password-stdin', "kit login localhost:5000 -u me --password-stdin < token.txt"],
+  login: ["kit login ghcr.io", 'echo "$TOKEN" | kit login ghcr.io -u me --password-stdin', "kit login localhost:5000 -u me --password-stdin < token.txt"],
   logout: ["kit logout ghcr.io"],
   version: ["kit version", "kit version --json"],
   completion: ["source <(kit completion bash)", "kit completion zsh > ~/.zfunc/_kit", "kit completion fish > ~/.config/fish/completions/kit.fish"],

@@ -154,8 +154,9 @@ export function buildProgram(): Command {
       .command("login")
       .description("check credentials against a registry and save them in the Docker config (or its credential helper)")
       .argument("<registry>", "registry host, e.g. ghcr.io or localhost:5000")
-      .option("-u, --username <user>", "user name")
-      .option("--password-stdin", "read the password or token from standard input"),
+      .option("-u, --username <user>", "user name (asked on the terminal when not given)")
+      .option("-p, --password <password>", "the password or token (insecure: visible to other users; prefer --password-stdin)")
+      .option("--password-stdin", "read the password or token from standard input (default on a terminal: ask for it, not echoed)"),
   ).action(lazy(() => import("./commands/login.js")));
 
   program

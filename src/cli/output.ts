@@ -50,6 +50,11 @@ export function printError(line: string): void {
   process.stderr.write(escapeControl(redactPatterns(line)) + "\n");
 }
 
+/** `kit: warning: …` on stderr: something worked, but the user should know better. */
+export function printWarning(message: string): void {
+  printError(`kit: warning: ${message}`);
+}
+
 /** Raw bytes (or text) on stdout, exactly as given. */
 export function writeStdout(data: string | Uint8Array): void {
   watchStdout();

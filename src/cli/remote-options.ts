@@ -1,6 +1,6 @@
 /** Flags every registry command shares, turned into the oras layer's options. */
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
-import { dockerCredentials } from "../oras/remote/index.js";
+import { dockerCredentials, parseProxyUrl, type ProxySettings } from "../oras/remote/index.js";
 import { packageVersion } from "./version.js";
 
 export interface RemoteFlags {
@@ -20,5 +20,28 @@ export function remoteOptions(flags: RemoteFlags): RemoteOptions {
   };
   if (flags.plainHttp) opts.plainHttp = true;
   if (flags.insecure) opts.insecure = true;
+  const proxy = proxyFromEnvironment(process.env);
+  if (proxy !== undefined) opts.proxy = proxy;
   return opts;
+}
+
+/**
+ * HTTP_PROXY, HTTPS_PROXY and NO_PROXY as curl reads them: the lower-case
+ * name first, then the upper-case one; an empty value is unset. Undefined
+ * when no proxy is set, so nothing proxy-related is loaded.
+ */
+export function proxyFromEnvironment(env: NodeJS.ProcessEnv): ProxySettings | undefined {
+  const pick = (lower: string | undefined, upper: string | undefined, name: string) => {
+    const value = lower?.trim() || upper?.trim();
+    return value ? { value, name: lower?.trim() ? name.toLowerCase() : name } : undefined;
+  };
+  const http = pick(env.http_proxy, env.HTTP_PROXY, "HTTP_PROXY");
+  const https = pick(env.https_proxy, env.HTTPS_PROXY, "HTTPS_PROXY");
+  if (http === undefined && https === undefined) return undefined;
+  const settings: ProxySettings = {};
+  if (http) settings.http = parseProxyUrl(http.value, http.name);
+  if (https) settings.https = parseProxyUrl(https.value, https.name);
+  const noProxy = pick(env.no_proxy, env.NO_PROXY, "NO_PROXY");
+  if (noProxy) settings.noProxy = noProxy.value;
+  return settings;
 }

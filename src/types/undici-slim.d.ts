@@ -8,6 +8,17 @@ declare module "undici/lib/api/index.js" {
   import type { Dispatcher } from "undici";
   const api: {
     request(this: Dispatcher, options: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData>;
+    connect: Dispatcher["connect"];
   };
   export default api;
+}
+declare module "undici/lib/dispatcher/proxy-agent.js" {
+  import type { ProxyAgent } from "undici";
+  const ProxyAgentClass: typeof ProxyAgent;
+  export default ProxyAgentClass;
+}
+declare module "undici/lib/dispatcher/pool.js" {
+  import type { Pool } from "undici";
+  const PoolClass: typeof Pool;
+  export default PoolClass;
 }

@@ -2,8 +2,7 @@
  * Scheme choice and TLS: HTTPS unless the registry is loopback or plain HTTP is asked for; `insecure`
  * skips certificate verification; TLS failures name the registry and say what to do.
  */
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import { tmpdir } from "node:os";
@@ -12,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NetworkError } from "../../src/oras/errors.js";
 import { RemoteRegistry } from "../../src/oras/remote/registry.js";
 import { registryScheme } from "../../src/oras/remote/registry-client.js";
+import { selfSignedCertificate } from "../support/tls.js";
 
 describe("registryScheme", () => {
   it("is HTTPS by default, HTTP for loopback, and follows an explicit choice", () => {
@@ -41,15 +41,7 @@ async function listen(server: http.Server | https.Server): Promise<string> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "kit-tls-"));
-  await new Promise<void>((resolve, reject) =>
-    execFile(
-      "openssl",
-      ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1"],
-      { timeout: 30_000 },
-      (err) => (err ? reject(err) : resolve()),
-    ),
-  );
-  tlsServer = https.createServer({ key: await readFile(join(dir, "key.pem")), cert: await readFile(join(dir, "cert.pem")) }, answer);
+  tlsServer = https.createServer(await selfSignedCertificate(dir, "127.0.0.1"), answer);
   plainServer = http.createServer(answer);
   [tlsHost, plainHost] = await Promise.all([listen(tlsServer), listen(plainServer)]);
 });

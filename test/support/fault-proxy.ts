@@ -113,7 +113,8 @@ export interface FaultProxy {
 }
 
 const TICKET_PARAM = "x-fault-ticket";
-const HOP_BY_HOP = new Set([
+/** Headers that concern one connection, never passed on by a proxy. */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "proxy-authenticate",

@@ -13,6 +13,7 @@ import type { Agent, Dispatcher } from "undici";
 import AgentClass from "undici/lib/dispatcher/agent.js";
 import undiciApi from "undici/lib/api/index.js";
 import { NetworkError, OciError } from "../errors.js";
+import { proxyLabel, proxySelector, type ProxySettings } from "./proxy.js";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -87,41 +88,77 @@ export interface AgentOptions {
   insecure?: boolean;
 }
 
-/** Connections per origin: enough for parallel blob transfers, few enough to be polite. */
-const CONNECTIONS_PER_ORIGIN = 8;
+export interface ConnectionOptions extends AgentOptions {
+  /** Proxies and the hosts that bypass them; every request connects directly when absent. */
+  proxy?: ProxySettings;
+}
+
+/** Pool settings of every connection, direct or through a proxy. Connections per origin: enough for parallel blob transfers, few enough to be polite. */
+const POOL_OPTIONS = { connections: 8, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 300_000 } as const;
+
+function tlsOptions(opts: AgentOptions): { timeout: number; rejectUnauthorized?: false } {
+  return opts.insecure ? { timeout: 15_000, rejectUnauthorized: false } : { timeout: 15_000 };
+}
 
 const agents = new Map<string, Agent>();
+const proxyAgents = new Map<string, Dispatcher>();
 
 /** The process-wide Agent (one for verified TLS, one for --insecure). */
 export function sharedAgent(opts: AgentOptions = {}): Agent {
   const key = opts.insecure ? "insecure" : "verified";
   let agent = agents.get(key);
   if (agent === undefined) {
-    agent = new AgentClass({
-      connections: CONNECTIONS_PER_ORIGIN,
-      keepAliveTimeout: 30_000,
-      headersTimeout: 120_000,
-      bodyTimeout: 300_000,
-      connect: opts.insecure ? { timeout: 15_000, rejectUnauthorized: false } : { timeout: 15_000 },
-    });
+    agent = new AgentClass({ ...POOL_OPTIONS, connect: tlsOptions(opts) });
     agents.set(key, agent);
   }
   return agent;
 }
 
+/** The process-wide dispatcher through `proxy`; undici's proxy code is loaded on first use only. */
+async function sharedProxyAgent(proxy: URL, opts: AgentOptions): Promise<Dispatcher> {
+  const key = `${opts.insecure ? "insecure" : "verified"} ${proxy.href}`;
+  const existing = proxyAgents.get(key);
+  if (existing !== undefined) return existing;
+  const { createProxyAgent } = await import("./proxy-agent.js");
+  // Another request may have made it while the module loaded.
+  const agent = proxyAgents.get(key) ?? createProxyAgent(proxy, POOL_OPTIONS, tlsOptions(opts));
+  proxyAgents.set(key, agent);
+  return agent;
+}
+
 /** Close the shared agents (tests, or a CLI that wants to exit promptly). */
 export async function closeSharedAgents(): Promise<void> {
-  const all = [...agents.values()];
+  const all: Dispatcher[] = [...agents.values(), ...proxyAgents.values()];
   agents.clear();
+  proxyAgents.clear();
   await Promise.all(all.map((a) => a.close()));
+}
+
+/**
+ * The innermost Send of a registry client: straight through the shared Agent,
+ * or, when proxies are configured, through the proxy each request's URL needs
+ * (token servers and storage redirects are chosen for on their own host).
+ */
+export function connectionSend(opts: ConnectionOptions = {}): Send {
+  const direct = undiciSend(sharedAgent(opts));
+  const select = proxySelector(opts.proxy);
+  if (select === undefined) return direct;
+  return async (req) => {
+    const proxy = select(req.url);
+    if (proxy === undefined) return direct(req);
+    return undiciSend(await sharedProxyAgent(proxy, opts), proxy)(req);
+  };
 }
 
 function materialise(body: RequestBody | undefined): string | Uint8Array | Readable | undefined {
   return typeof body === "function" ? body() : body;
 }
 
-/** The innermost Send: one HTTP exchange through undici; connection failures become NetworkError. */
-export function undiciSend(dispatcher: Dispatcher): Send {
+/**
+ * One HTTP exchange through undici; connection failures become NetworkError.
+ * `via`: the proxy the dispatcher goes through, named in those errors.
+ */
+export function undiciSend(dispatcher: Dispatcher, via?: URL): Send {
   return async (req) => {
     try {
       const res = await undiciApi.request.call(dispatcher, {
@@ -136,7 +173,7 @@ export function undiciSend(dispatcher: Dispatcher): Send {
     } catch (err) {
       // Our own errors (e.g. a verifying upload source) and aborts pass through untouched.
       if (err instanceof OciError || req.signal?.aborted) throw err;
-      throw networkError(req.url, err);
+      throw via === undefined ? networkError(req.url, err) : proxiedNetworkError(req.url, via, err);
     }
   };
 }
@@ -178,6 +215,17 @@ export function errorCode(err: unknown): string | undefined {
 
 function networkError(url: URL, err: unknown): NetworkError {
   const code = errorCode(err);
+  return (
+    tlsError(url, err, code) ??
+    new NetworkError(`cannot reach ${url.host}: ${connectionFailure(code)}`, {
+      cause: err,
+      hint: `check that ${url.host} is the right registry address and that it is running`,
+    })
+  );
+}
+
+/** A TLS failure with the registry (also inside a proxy's tunnel), or undefined for any other failure. */
+function tlsError(url: URL, err: unknown, code: string | undefined): NetworkError | undefined {
   if (code !== undefined && TLS_CODES.has(code)) {
     return new NetworkError(`cannot reach ${url.host}: TLS certificate not trusted (${code})`, {
       cause: err,
@@ -190,11 +238,53 @@ function networkError(url: URL, err: unknown): NetworkError {
       hint: "if the registry speaks plain HTTP, pass --plain-http",
     });
   }
-  const reason = (code && CONNECTION_CODES[code]) ?? (code ? `connection failed (${code})` : "connection failed");
-  return new NetworkError(`cannot reach ${url.host}: ${reason}`, {
-    cause: err,
-    hint: `check that ${url.host} is the right registry address and that it is running`,
-  });
+  return undefined;
+}
+
+function connectionFailure(code: string | undefined): string {
+  return (code && CONNECTION_CODES[code]) ?? (code ? `connection failed (${code})` : "connection failed");
+}
+
+/** Failures to open a connection: through a proxy, only the proxy is connected to. */
+const CONNECT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/** undici's words for a proxy's refusal: "Proxy response (502) !== 200 when HTTP Tunneling", "Proxy Authentication Required (407)". */
+function proxyRefusal(err: unknown): number | undefined {
+  const match = err instanceof Error ? /^Proxy (?:response|Authentication Required) \((\d{3})\)/.exec(err.message) : null;
+  return match ? Number(match[1]) : undefined;
+}
+
+/** A failure of a request sent through the proxy `via`, naming the proxy (never its credentials). */
+function proxiedNetworkError(url: URL, via: URL, err: unknown): NetworkError {
+  const proxy = proxyLabel(via);
+  const refusal = proxyRefusal(err);
+  if (refusal === 407) {
+    const hasCredentials = via.username !== "" || via.password !== "";
+    return new NetworkError(`the proxy ${proxy} refused the request for ${url.host}: proxy authentication required (407)`, {
+      cause: err,
+      hint: hasCredentials ? "the proxy did not accept the credentials in its URL" : "give the proxy's credentials in its URL: http://USER:PASSWORD@HOST:PORT",
+    });
+  }
+  if (refusal !== undefined) {
+    return new NetworkError(`the proxy ${proxy} could not connect to ${url.host} (it answered ${refusal})`, {
+      cause: err,
+      hint: `check that ${url.host} is the right address, or list it in NO_PROXY to connect directly`,
+    });
+  }
+  const code = errorCode(err);
+  if (code !== undefined && CONNECT_CODES.has(code)) {
+    return new NetworkError(`cannot reach the proxy ${proxy} for ${url.host}: ${connectionFailure(code)}`, {
+      cause: err,
+      hint: `check the proxy's address and that it is running, or list ${url.hostname} in NO_PROXY to connect directly`,
+    });
+  }
+  return (
+    tlsError(url, err, code) ??
+    new NetworkError(`cannot reach ${url.host} through the proxy ${proxy}: ${connectionFailure(code)}`, {
+      cause: err,
+      hint: `check that ${url.host} is the right registry address and that it is running`,
+    })
+  );
 }
 
 /** Connection-level failures worth another attempt (the server may have been restarting or dropped us). */

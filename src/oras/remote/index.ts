@@ -3,6 +3,7 @@ export { RemoteRepository, type PushManifestOptions } from "./repository.js";
 export { RemoteRegistry } from "./registry.js";
 export { RegistryClient, registryScheme, type RemoteOptions } from "./registry-client.js";
 export { closeSharedAgents, sharedAgent } from "./http.js";
+export { noProxyMatcher, parseProxyUrl, proxyLabel, proxySelector, type ProxySelector, type ProxySettings } from "./proxy.js";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry.js";
 export { DEFAULT_UPLOAD_POLICY, type UploadPolicy } from "./upload-policy.js";
 export { DEFAULT_LOGIN_COMMAND } from "./response-errors.js";

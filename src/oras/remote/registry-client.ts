@@ -7,7 +7,8 @@ import { Redactor } from "../redact.js";
 import { isLoopbackRegistry, registryEndpoint } from "../reference.js";
 import { AuthCache, authLayer, DEFAULT_OAUTH_CLIENT_ID } from "./auth/client.js";
 import type { CredentialProvider } from "./auth/credentials.js";
-import { composeOutermostFirst, sharedAgent, undiciSend, type Layer, type Send } from "./http.js";
+import { composeOutermostFirst, connectionSend, undiciSend, type ConnectionOptions, type Layer, type Send } from "./http.js";
+import type { ProxySettings } from "./proxy.js";
 import { MAX_REDIRECTS, redirectLayer } from "./redirect.js";
 import { DEFAULT_LOGIN_COMMAND, type ErrorContext } from "./response-errors.js";
 import { retryLayer, type RetryLayerOptions, type RetryPolicy } from "./retry.js";
@@ -36,7 +37,12 @@ export interface RemoteOptions {
   maxRedirects?: number;
   /** Share tokens between clients using the same credentials. */
   authCache?: AuthCache;
-  /** Default: the process-wide undici Agent. */
+  /**
+   * HTTP(S) proxies and the hosts that bypass them (the caller reads HTTP_PROXY,
+   * HTTPS_PROXY and NO_PROXY, or wherever it keeps them). Ignored with `dispatcher`.
+   */
+  proxy?: ProxySettings;
+  /** Default: the process-wide undici Agent (or proxy agents, per `proxy`). */
   dispatcher?: Dispatcher;
   upload?: Partial<UploadPolicy>;
 }
@@ -85,7 +91,9 @@ export class RegistryClient {
     this.origin = `${registryScheme(registry, options.plainHttp)}//${registryEndpoint(registry)}`;
     this.authCache = options.authCache ?? new AuthCache();
     this.loginCommand = options.loginCommand ?? DEFAULT_LOGIN_COMMAND;
-    const base = undiciSend(options.dispatcher ?? sharedAgent({ insecure: options.insecure ?? false }));
+    const connection: ConnectionOptions = { insecure: options.insecure ?? false };
+    if (options.proxy) connection.proxy = options.proxy;
+    const base = options.dispatcher ? undiciSend(options.dispatcher) : connectionSend(connection);
     const retryOpts: RetryLayerOptions = {};
     if (options.retry) retryOpts.policy = options.retry;
     if (options.retrySleep) retryOpts.sleep = options.retrySleep;

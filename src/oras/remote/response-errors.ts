@@ -108,8 +108,14 @@ export function describeRegistryErrors(errors: readonly RegistryErrorEntry[]): s
     .join("; ");
 }
 
+/** The hint of an authentication failure: a command that runs as printed (with a CLI that asks for what it lacks). */
 export function loginHint(registry: string, loginCommand: string): string {
-  return `run \`${loginCommand} ${registry}\` with credentials that can access it`;
+  return `run \`${loginCommand} ${shellWord(registry)}\` with credentials that can access it`;
+}
+
+/** `text` as one word for a POSIX shell: an IPv6 host's brackets are glob characters, so it is quoted. */
+function shellWord(text: string): string {
+  return /^[\w.:@%+=/-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** The error for an unexpected response, carrying what the registry said; consumes the body. */
