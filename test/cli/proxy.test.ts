@@ -109,7 +109,7 @@ describe("HTTP_PROXY", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       `kit: error: the proxy http://127.0.0.1:${proxy.port} refused the request for ${viaName}: proxy authentication required (407)\n` +
-        "kit: hint: give the proxy's credentials in its URL: http://USER:PASSWORD@HOST:PORT\n",
+        "kit: hint: give the proxy's user name and password in its URL, as user-info before the host (as curl and docker take them)\n",
     );
   });
 

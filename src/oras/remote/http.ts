@@ -262,7 +262,7 @@ function proxiedNetworkError(url: URL, via: URL, err: unknown): NetworkError {
     const hasCredentials = via.username !== "" || via.password !== "";
     return new NetworkError(`the proxy ${proxy} refused the request for ${url.host}: proxy authentication required (407)`, {
       cause: err,
-      hint: hasCredentials ? "the proxy did not accept the credentials in its URL" : "give the proxy's credentials in its URL: http://USER:PASSWORD@HOST:PORT",
+      hint: hasCredentials ? "the proxy did not accept the credentials in its URL" : "give the proxy's user name and password in its URL, as user-info before the host (as curl and docker take them)",
     });
   }
   if (refusal !== undefined) {
