@@ -1,16 +1,17 @@
 /**
- * Blobs on a registry: HEAD, streamed GET (verified while streaming unless the
- * caller opts out), DELETE and cross-repository mount.
+ * Blobs on a registry: HEAD, streamed GET (resumed after a break, verified
+ * while streaming unless the caller opts out), DELETE and cross-repository mount.
  */
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { Descriptor } from "../descriptor.js";
-import { NetworkError, OciError, SizeMismatchError } from "../errors.js";
+import { isTransientError, NetworkError, SizeMismatchError } from "../errors.js";
 import type { FetchOptions } from "../target.js";
 import { checkDescriptorSize, verifyingStream } from "../verify.js";
 import { deleteScope, pullScope, pushScope } from "./auth/scope.js";
-import { discard, header, type HttpResponse } from "./http.js";
+import { bodyFailure, discard, header, type HttpResponse } from "./http.js";
 import type { RepoContext } from "./registry-client.js";
 import { errorFromResponse } from "./response-errors.js";
+import { DEFAULT_RETRY_POLICY } from "./retry.js";
 import { blobContext, cancelUpload, resolveLocation } from "./upload.js";
 
 function blobUrl(ctx: RepoContext, digest: string): URL {
@@ -34,47 +35,138 @@ export async function blobExists(ctx: RepoContext, desc: Descriptor, signal?: Ab
   return true;
 }
 
-function bodyError(err: Error, registry: string, what: string): Error {
-  if (err instanceof OciError || err.name === "AbortError") return err;
-  return new NetworkError(`connection to ${registry} broke while reading ${what}: ${err.message}`, { cause: err });
-}
-
 function declaredLength(res: HttpResponse): number | undefined {
   const text = header(res.headers, "content-length");
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
-/**
- * GET a blob as a stream. Redirects (commonly to object storage) are followed
- * without our credentials. With verification on, the stream errors with
- * DigestMismatchError/SizeMismatchError at the end (or as soon as it runs long).
- */
-export async function fetchBlob(ctx: RepoContext, desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
-  const what = `blob ${desc.digest} from ${ctx.client.registry}/${ctx.repository}`;
-  checkDescriptorSize(desc, what);
-  const res = await ctx.client.send({
+/** The first byte a 206's `Content-Range: bytes FIRST-LAST/TOTAL` covers, when it runs to the end of a blob of `size` bytes. */
+export function rangeStart(res: HttpResponse, size: number): number | undefined {
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header(res.headers, "content-range")?.trim() ?? "");
+  if (m === null) return undefined;
+  const [first, last, total] = [Number(m[1]), Number(m[2]), m[3]];
+  if (last !== size - 1 || (total !== "*" && Number(total) !== size)) return undefined;
+  return first;
+}
+
+/** GET a blob (from byte `from` on, with a Range request); the answer is checked by the caller. */
+function getBlob(ctx: RepoContext, desc: Descriptor, signal: AbortSignal | undefined, from = 0): Promise<HttpResponse> {
+  return ctx.client.send({
     method: "GET",
     url: blobUrl(ctx, desc.digest),
-    headers: {},
+    headers: from > 0 ? { range: `bytes=${from}-` } : {},
     scopes: [pullScope(ctx.repository)],
-    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(signal ? { signal } : {}),
   });
+}
+
+/** A 200 for the whole blob, or the error the answer means. */
+async function expectWholeBlob(ctx: RepoContext, desc: Descriptor, res: HttpResponse, what: string): Promise<HttpResponse> {
   if (res.status !== 200) throw await errorFromResponse(res, blobContext(ctx, desc, "fetch"));
   const length = declaredLength(res);
   if (length !== undefined && length !== desc.size) {
     res.body.destroy();
     throw new SizeMismatchError(desc.size, length, what, { hint: "the registry announced a different length for this blob" });
   }
-  if (opts.verify === false) return res.body;
+  return res;
+}
+
+/**
+ * GET a blob as one stream, however many connections it takes. Redirects
+ * (commonly to object storage) are followed without our credentials. A body
+ * that breaks after N bytes is continued with `Range: bytes=N-`; when the
+ * registry's answer to that cannot be used (not a 206 starting at N), the
+ * blob is fetched again from the start, once, and its first N bytes skipped.
+ * With verification on, the stream errors with DigestMismatchError or
+ * SizeMismatchError at the end (or as soon as it runs long): the hash runs
+ * over the bytes handed on, so a resumed blob is verified whole.
+ */
+export async function fetchBlob(ctx: RepoContext, desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
+  const what = `blob ${desc.digest} from ${ctx.client.registry}/${ctx.repository}`;
+  checkDescriptorSize(desc, what);
+  const op = ctx.client.startOperation(`fetch ${what}`, opts.signal);
+  let first: HttpResponse;
+  try {
+    first = await expectWholeBlob(ctx, desc, await getBlob(ctx, desc, op.signal), what);
+  } catch (err) {
+    op.end();
+    throw err;
+  }
+  const current: { body?: HttpResponse["body"] } = {};
+  const body = Readable.from(resumingBody(ctx, desc, first, op.signal, what, current), { objectMode: false });
+  // Destroying the stream must not wait for a stalled connection to say something.
+  body.once("close", () => {
+    current.body?.destroy();
+    op.end();
+  });
+  if (opts.verify === false) return body;
   const verifier = verifyingStream(desc, what);
-  const body = res.body;
-  // By hand rather than pipeline(): a broken connection mid-body becomes a NetworkError naming the registry.
-  body.on("error", (err) => verifier.destroy(bodyError(err, ctx.client.registry, what)));
+  // By hand rather than pipeline(): the verifier's own errors stay its own, and it stops the body when destroyed.
+  body.on("error", (err) => verifier.destroy(err));
   verifier.on("close", () => {
     if (!body.readableEnded) body.destroy();
   });
   body.pipe(verifier);
   return verifier;
+}
+
+async function* resumingBody(
+  ctx: RepoContext,
+  desc: Descriptor,
+  first: HttpResponse,
+  signal: AbortSignal | undefined,
+  what: string,
+  current: { body?: HttpResponse["body"] },
+): AsyncGenerator<Buffer> {
+  const breaksAllowed = Math.max(0, (ctx.client.options.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts) - 1);
+  let res = first;
+  let received = 0;
+  /** Bytes of the current body already handed on (after a restart from 0). */
+  let skip = 0;
+  let breaks = 0;
+  let restarted = false;
+  for (;;) {
+    current.body = res.body;
+    let failure: unknown;
+    try {
+      for await (const piece of res.body) {
+        let buf = piece as Buffer;
+        if (skip > 0) {
+          const dropped = Math.min(skip, buf.length);
+          skip -= dropped;
+          buf = buf.subarray(dropped);
+          if (buf.length === 0) continue;
+        }
+        received += buf.length;
+        yield buf;
+      }
+      return; // a short or long body is the verifier's to refuse
+    } catch (err) {
+      failure = bodyFailure(res, err, what, received);
+    }
+    if (signal?.aborted || !isTransientError(failure) || breaks >= breaksAllowed) throw failure;
+    breaks++;
+    const reason = (failure as Error).message;
+    const ranged = await getBlob(ctx, desc, signal, received);
+    if (ranged.status === 206 && rangeStart(ranged, desc.size) === received) {
+      ctx.client.reportRetry({ kind: "resume", what: `blob ${desc.digest}`, reason, attempt: breaks + 1, delayMs: 0, offset: received });
+      res = ranged;
+      continue;
+    }
+    const unusable = ranged.status === 206 || ranged.status === 416;
+    if (ranged.status !== 200 && !unusable) throw await errorFromResponse(ranged, blobContext(ctx, desc, "fetch"));
+    if (restarted) {
+      await discard(ranged);
+      throw new NetworkError(`${what} broke after ${received} bytes, and ${ctx.client.registry} cannot resume it (it answered a Range request with ${ranged.status} again)`, {
+        cause: failure,
+      });
+    }
+    restarted = true;
+    if (unusable) await discard(ranged);
+    res = await expectWholeBlob(ctx, desc, unusable ? await getBlob(ctx, desc, signal) : ranged, what);
+    skip = received;
+    ctx.client.reportRetry({ kind: "restart", what: `blob ${desc.digest}`, reason: `${reason}; the answer to Range bytes=${received}- was ${ranged.status}`, attempt: breaks + 1, delayMs: 0, offset: received });
+  }
 }
 
 export async function deleteBlob(ctx: RepoContext, desc: Descriptor, signal?: AbortSignal): Promise<void> {

@@ -12,7 +12,9 @@ import type { Agent, Dispatcher } from "undici";
 // The registry client needs the Agent and request() only, and request() works on any Dispatcher.
 import AgentClass from "undici/lib/dispatcher/agent.js";
 import undiciApi from "undici/lib/api/index.js";
-import { NetworkError, OciError } from "../errors.js";
+import { errorCode, isTransientError, NetworkError, OciError } from "../errors.js";
+import { readAllLimited } from "../verify.js";
+import { DEFAULT_TIMEOUTS, formatDuration, type Timeouts } from "./timeouts.js";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -43,6 +45,8 @@ export interface HttpResponse {
   /** The request that produced this response (after redirects, which may turn a POST into a GET). */
   method: HttpMethod;
   url: URL;
+  /** The idle-body limit the body is read under, for messages. */
+  idleBodyMs?: number;
 }
 
 export type Send = (req: HttpRequest) => Promise<HttpResponse>;
@@ -85,6 +89,8 @@ export function sameOrigin(a: URL, b: URL | string): boolean {
 export interface AgentOptions {
   /** Skip TLS certificate verification. */
   insecure?: boolean;
+  /** TCP and TLS set-up limit; default DEFAULT_TIMEOUTS.connectMs. 0: none. */
+  connectTimeoutMs?: number;
 }
 
 /** Connections per origin: enough for parallel blob transfers, few enough to be polite. */
@@ -92,23 +98,24 @@ const CONNECTIONS_PER_ORIGIN = 8;
 
 const agents = new Map<string, Agent>();
 
-/** The process-wide Agent (one for verified TLS, one for --insecure). */
+/**
+ * The process-wide Agent for these options (one per TLS mode and connect
+ * limit). Header and body limits are set per request (undiciSend), not here.
+ */
 export function sharedAgent(opts: AgentOptions = {}): Agent {
-  const key = opts.insecure ? "insecure" : "verified";
+  const connectTimeout = opts.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs;
+  const key = `${opts.insecure ? "insecure" : "verified"} connect=${connectTimeout}`;
   let agent = agents.get(key);
   if (agent === undefined) {
     agent = new AgentClass({
       connections: CONNECTIONS_PER_ORIGIN,
       keepAliveTimeout: 30_000,
-      headersTimeout: 120_000,
-      bodyTimeout: 300_000,
-      connect: opts.insecure ? { timeout: 15_000, rejectUnauthorized: false } : { timeout: 15_000 },
+      connect: opts.insecure ? { timeout: connectTimeout, rejectUnauthorized: false } : { timeout: connectTimeout },
     });
     agents.set(key, agent);
   }
   return agent;
 }
-
 /** Close the shared agents (tests, or a CLI that wants to exit promptly). */
 export async function closeSharedAgents(): Promise<void> {
   const all = [...agents.values()];
@@ -120,8 +127,14 @@ function materialise(body: RequestBody | undefined): string | Uint8Array | Reada
   return typeof body === "function" ? body() : body;
 }
 
-/** The innermost Send: one HTTP exchange through undici; connection failures become NetworkError. */
-export function undiciSend(dispatcher: Dispatcher): Send {
+/** The limits undiciSend applies to each request. */
+export type RequestTimeouts = Pick<Timeouts, "connectMs" | "headersMs" | "idleBodyMs">;
+
+/**
+ * The innermost Send: one HTTP exchange through undici, with the header and
+ * idle-body limits; connection failures and timeouts become NetworkError.
+ */
+export function undiciSend(dispatcher: Dispatcher, timeouts: RequestTimeouts = DEFAULT_TIMEOUTS): Send {
   return async (req) => {
     try {
       const res = await undiciApi.request.call(dispatcher, {
@@ -131,14 +144,23 @@ export function undiciSend(dispatcher: Dispatcher): Send {
         headers: req.headers,
         body: materialise(req.body) ?? null,
         signal: req.signal,
+        headersTimeout: timeouts.headersMs,
+        bodyTimeout: timeouts.idleBodyMs,
       });
-      return { status: res.statusCode, headers: res.headers, body: res.body, method: req.method, url: req.url };
+      return { status: res.statusCode, headers: res.headers, body: res.body, method: req.method, url: req.url, idleBodyMs: timeouts.idleBodyMs };
     } catch (err) {
-      // Our own errors (e.g. a verifying upload source) and aborts pass through untouched.
-      if (err instanceof OciError || req.signal?.aborted) throw err;
-      throw networkError(req.url, err);
+      // An abort is rethrown as its reason: a deadline's NetworkError, or the caller's own.
+      if (req.signal?.aborted) throw abortReason(req.signal, err);
+      // Our own errors (e.g. a verifying upload source) pass through untouched.
+      if (err instanceof OciError) throw err;
+      throw networkError(req, err, timeouts);
     }
   };
+}
+
+/** What a request aborted by signal rejects with: an error of ours when the signal carries one. */
+export function abortReason(signal: AbortSignal, fallback: unknown): unknown {
+  return signal.reason instanceof OciError ? signal.reason : fallback;
 }
 
 const CONNECTION_CODES: Record<string, string> = {
@@ -152,8 +174,6 @@ const CONNECTION_CODES: Record<string, string> = {
   ENETUNREACH: "network unreachable",
   UND_ERR_SOCKET: "connection closed unexpectedly",
   UND_ERR_CLOSED: "connection closed",
-  UND_ERR_CONNECT_TIMEOUT: "connection timed out",
-  UND_ERR_HEADERS_TIMEOUT: "no response within the time limit",
   UND_ERR_BODY_TIMEOUT: "response stalled",
 };
 
@@ -166,18 +186,26 @@ const TLS_CODES = new Set([
   "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
 ]);
 
-/** The innermost error code of a failure, looking through undici's and Node's wrapping. */
-export function errorCode(err: unknown): string | undefined {
-  let found: string | undefined;
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string") found = code;
-  }
-  return found;
+/** "GET /v2/team/app/manifests/v1": the request as messages name it (never the query, which may hold secrets). */
+export function describeRequest(req: Pick<HttpRequest, "method" | "url">): string {
+  return `${req.method} ${req.url.pathname}`;
 }
 
-function networkError(url: URL, err: unknown): NetworkError {
+function networkError(req: HttpRequest, err: unknown, timeouts: RequestTimeouts): NetworkError {
+  const url = req.url;
   const code = errorCode(err);
+  if (code === "UND_ERR_HEADERS_TIMEOUT") {
+    return new NetworkError(`${url.host} sent no response headers for ${formatDuration(timeouts.headersMs)} to ${describeRequest(req)}`, {
+      cause: err,
+      hint: "the registry accepted the connection but does not answer; try again later, or allow more time with --headers-timeout",
+    });
+  }
+  if (code === "UND_ERR_CONNECT_TIMEOUT") {
+    return new NetworkError(`cannot reach ${url.host}: no connection within ${formatDuration(timeouts.connectMs)}`, {
+      cause: err,
+      hint: `check that ${url.host} is the right registry address and reachable from here, or allow more time with --connect-timeout`,
+    });
+  }
   if (code !== undefined && TLS_CODES.has(code)) {
     return new NetworkError(`cannot reach ${url.host}: TLS certificate not trusted (${code})`, {
       cause: err,
@@ -199,16 +227,37 @@ function networkError(url: URL, err: unknown): NetworkError {
 
 /** Connection-level failures worth another attempt (the server may have been restarting or dropped us). */
 export function isRetryableNetworkError(err: unknown): boolean {
-  if (!(err instanceof NetworkError)) return false;
-  const code = errorCode(err.cause);
-  return (
-    code === "ECONNRESET" ||
-    code === "ECONNREFUSED" ||
-    code === "EPIPE" ||
-    code === "ETIMEDOUT" ||
-    code === "UND_ERR_SOCKET" ||
-    code === "UND_ERR_CLOSED" ||
-    code === "UND_ERR_CONNECT_TIMEOUT" ||
-    code === "UND_ERR_HEADERS_TIMEOUT"
-  );
+  return err instanceof NetworkError && isTransientError(err);
+}
+
+/**
+ * A failure while reading a response body as one of ours, naming the host,
+ * what was being read and how far it got: "r.example stopped sending the body
+ * of blob sha256:… after 1234 bytes, idle for 30 s". Our own errors (a size
+ * limit, a deadline) pass through.
+ */
+export function bodyFailure(res: Pick<HttpResponse, "url" | "idleBodyMs">, err: unknown, what: string, received?: number): unknown {
+  if (err instanceof OciError) return err;
+  if (err instanceof Error && err.name === "AbortError") return err;
+  const code = errorCode(err);
+  const host = res.url.host;
+  const after = received !== undefined ? ` after ${received} bytes` : "";
+  if (code === "UND_ERR_BODY_TIMEOUT") {
+    const idle = res.idleBodyMs !== undefined ? `, idle for ${formatDuration(res.idleBodyMs)}` : "";
+    return new NetworkError(`${host} stopped sending the body of ${what}${after}${idle}`, {
+      cause: err,
+      hint: "the registry stalled mid-transfer; try again later, or allow more time with --idle-timeout",
+    });
+  }
+  const reason = (code && CONNECTION_CODES[code]) ?? (err instanceof Error ? err.message : String(err));
+  return new NetworkError(`connection to ${host} broke while reading ${what}${after}: ${reason}`, { cause: err });
+}
+
+/** A whole (small) response body, at most `limit` bytes (readAllLimited); a broken or stalled body fails with bodyFailure's NetworkError. */
+export async function readResponse(res: HttpResponse, limit: number, what: string): Promise<Buffer> {
+  try {
+    return await readAllLimited(res.body, limit, what);
+  } catch (err) {
+    throw bodyFailure(res, err, what);
+  }
 }

@@ -9,7 +9,8 @@ import type { CredentialProvider } from "./auth/credentials.js";
 import { composeOutermostFirst, sharedAgent, undiciSend, type Layer, type Send } from "./http.js";
 import { MAX_REDIRECTS, redirectLayer } from "./redirect.js";
 import { DEFAULT_LOGIN_COMMAND, type ErrorContext } from "./response-errors.js";
-import { retryLayer, type RetryLayerOptions, type RetryPolicy } from "./retry.js";
+import { retryLayer, type RetryEvent, type RetryLayerOptions, type RetryPolicy } from "./retry.js";
+import { asOperation, resolveTimeouts, startOperation, type Operation, type Timeouts } from "./timeouts.js";
 import type { UploadPolicy } from "./upload-policy.js";
 
 export interface RemoteOptions {
@@ -30,6 +31,14 @@ export interface RemoteOptions {
   /** OAuth2 client_id presented when exchanging an identity (refresh) token. Default "oci-client". */
   oauthClientId?: string;
   retry?: Partial<RetryPolicy>;
+  /**
+   * Time limits (DEFAULT_TIMEOUTS: connect 30 s, response headers 60 s, 30 s
+   * of silence mid-body, no operation deadline). A request that runs out of
+   * time fails with a NetworkError saying what it waited for; it is not retried.
+   */
+  timeouts?: Partial<Timeouts>;
+  /** Told of every retry, resume and restart (to log or count them; the library never prints). */
+  onRetry?: (event: RetryEvent) => void;
   /** Test hook: replaces the sleep between retries. */
   retrySleep?: RetryLayerOptions["sleep"];
   maxRedirects?: number;
@@ -75,6 +84,8 @@ export class RegistryClient {
   readonly loginCommand: string;
   /** The full pipeline for registry requests. */
   readonly send: Send;
+  /** options.timeouts over the defaults. */
+  readonly timeouts: Timeouts;
 
   constructor(registry: string, options: RemoteOptions = {}) {
     this.registry = registry;
@@ -82,10 +93,13 @@ export class RegistryClient {
     this.origin = `${registryScheme(registry, options.plainHttp)}//${registryEndpoint(registry)}`;
     this.authCache = options.authCache ?? new AuthCache();
     this.loginCommand = options.loginCommand ?? DEFAULT_LOGIN_COMMAND;
-    const base = undiciSend(options.dispatcher ?? sharedAgent({ insecure: options.insecure ?? false }));
-    const retryOpts: RetryLayerOptions = {};
+    this.timeouts = resolveTimeouts(options.timeouts);
+    const dispatcher = options.dispatcher ?? sharedAgent({ insecure: options.insecure ?? false, connectTimeoutMs: this.timeouts.connectMs });
+    const base = undiciSend(dispatcher, this.timeouts);
+    const retryOpts: RetryLayerOptions = { registry };
     if (options.retry) retryOpts.policy = options.retry;
     if (options.retrySleep) retryOpts.sleep = options.retrySleep;
+    if (options.onRetry) retryOpts.onRetry = options.onRetry;
     const plumbing: Layer[] = [userAgentLayer(options.userAgent), redirectLayer(options.maxRedirects ?? MAX_REDIRECTS), retryLayer(retryOpts)];
     const tokenSend = composeOutermostFirst(base, ...plumbing);
     const auth = authLayer({
@@ -110,5 +124,20 @@ export class RegistryClient {
   /** An absolute URL on this registry for a path such as `/v2/`. */
   url(path: string): URL {
     return new URL(path, this.origin);
+  }
+
+  /** Tell options.onRetry (if any) of a retry made above the request pipeline (a resumed download). */
+  reportRetry(event: Omit<RetryEvent, "registry">): void {
+    this.options.onRetry?.({ ...event, registry: this.registry });
+  }
+
+  /** Start the clock on one operation about `what` ("fetch blob sha256:… from r.example/team/app"); see Timeouts.operationMs. */
+  startOperation(what: string, signal?: AbortSignal): Operation {
+    return startOperation(this.timeouts.operationMs, what, signal);
+  }
+
+  /** Run fn as one operation under the deadline. */
+  operation<T>(what: string, signal: AbortSignal | undefined, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    return asOperation(this.timeouts.operationMs, what, signal, fn);
   }
 }
