@@ -16,6 +16,7 @@ import { RemoteRegistry } from "../../src/oras/remote/registry.js";
 import { RegistryClient, type RemoteOptions } from "../../src/oras/remote/registry-client.js";
 import type { RemoteRepository } from "../../src/oras/remote/repository.js";
 import type { RetryEvent } from "../../src/oras/remote/retry.js";
+import { copyReference } from "../../src/oras/targets.js";
 import { DEFAULT_TIMEOUTS, formatDuration, resolveTimeouts } from "../../src/oras/remote/timeouts.js";
 import { descriptorOf as blob } from "../support/content.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
@@ -172,6 +173,16 @@ describe("retries", () => {
     ]);
   });
 
+  it("fetch a manifest again whose body broke off", async () => {
+    const r = repo("retry/manifest-body", { retrySleep: async () => {} });
+    const { manifest } = await seedImage(r, "v1");
+    proxy.addRule({ method: "GET", path: /\/manifests\/v1$/, resetAfterBytes: 10 });
+    expect((await r.fetchManifest("v1")).descriptor).toEqual(manifest);
+    expect(proxy.count({ method: "GET", path: /\/manifests\/v1$/ })).toBe(2);
+    expect(events.map((e) => [e.kind, e.what])).toEqual([["retry", "GET /v2/retry/manifest-body/manifests/v1"]]);
+    expect(events[0]!.reason).toMatch(new RegExp(`^connection to ${proxy.host} broke while reading manifest retry/manifest-body:v1`));
+  });
+
   it("stop at the operation deadline rather than use up their attempts", async () => {
     const r = repo("retry/deadline", { timeouts: { operationMs: 2500 }, retry: { maxAttempts: 20, maxTotalWaitMs: 60_000 } });
     await seedImage(r, "v1");
@@ -274,6 +285,21 @@ describe("a chunked upload that breaks", () => {
     expect(await r.exists(desc)).toBe(true);
     expect(proxy.count({ method: "GET", path: /\/blobs\/uploads\// })).toBe(1);
     expect(events.map((e) => [e.kind, e.offset])).toEqual([["resume", 256 * 1024]]);
+  });
+});
+
+describe("a copy whose streamed blob upload breaks", () => {
+  it("sends the blob again, fetched afresh from the source, and counts the retry", async () => {
+    const source = new RemoteRegistry(registry.host).repository("copy/src");
+    const { manifest, layer } = await seedImage(source, "v1");
+    const rule = proxy.addRule({ method: "PUT", path: new RegExp(`/blobs/uploads/.*digest=${layer.digest.replace(":", "(:|%3A)")}`), status: 503 });
+    const result = await copyReference(`${registry.host}/copy/src:v1`, `${proxy.host}/copy/dst:v1`, {
+      remote: { upload: { monolithicMaxBytes: 1024, largeBlobs: "stream" }, onRetry: (e) => void events.push(e) },
+    });
+    expect(rule.fired).toBe(1);
+    expect(result.root).toEqual(manifest);
+    expect(result.stats).toMatchObject({ uploaded: 3, retries: 1, resumes: 0 });
+    expect(await drain(await repo("copy/dst").fetch(layer))).toBe(layer.digest);
   });
 });
 

@@ -250,7 +250,17 @@ export function bodyFailure(res: Pick<HttpResponse, "url" | "idleBodyMs">, err: 
     });
   }
   const reason = (code && CONNECTION_CODES[code]) ?? (err instanceof Error ? err.message : String(err));
-  return new NetworkError(`connection to ${host} broke while reading ${what}${after}: ${reason}`, { cause: err });
+  const broken = new NetworkError(`connection to ${host} broke while reading ${what}${after}: ${reason}`, { cause: err });
+  brokenBodies.add(broken);
+  return broken;
+}
+
+/** The failures bodyFailure made of a body that broke off (not of one that stalled). */
+const brokenBodies = new WeakSet<object>();
+
+/** Whether err is a response body that broke off transiently (a reset, a premature close): worth fetching again. */
+export function isBrokenBody(err: unknown): boolean {
+  return err instanceof NetworkError && brokenBodies.has(err) && isTransientError(err);
 }
 
 /** A whole (small) response body, at most `limit` bytes (readAllLimited); a broken or stalled body fails with bodyFailure's NetworkError. */

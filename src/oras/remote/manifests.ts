@@ -93,8 +93,12 @@ function checkManifestDigest(bytes: Buffer, reference: string, claimed: string |
   return digestOf(bytes);
 }
 
-/** GET a manifest by tag or digest, bounded and verified. */
-export async function getManifest(ctx: RepoContext, reference: string, signal?: AbortSignal): Promise<ManifestContent> {
+/** GET a manifest by tag or digest, bounded and verified; fetched again when its body breaks off. */
+export function getManifest(ctx: RepoContext, reference: string, signal?: AbortSignal): Promise<ManifestContent> {
+  return ctx.client.retryBrokenBody(`GET /v2/${ctx.repository}/manifests/${reference}`, signal, () => getManifestOnce(ctx, reference, signal));
+}
+
+async function getManifestOnce(ctx: RepoContext, reference: string, signal?: AbortSignal): Promise<ManifestContent> {
   const ectx = manifestContext(ctx, reference, "fetch");
   const res = await ctx.client.send({
     method: "GET",

@@ -6,10 +6,10 @@ import type { Dispatcher } from "undici";
 import { isLoopbackRegistry, registryEndpoint } from "../reference.js";
 import { AuthCache, authLayer, DEFAULT_OAUTH_CLIENT_ID } from "./auth/client.js";
 import type { CredentialProvider } from "./auth/credentials.js";
-import { composeOutermostFirst, sharedAgent, undiciSend, type Layer, type Send } from "./http.js";
+import { composeOutermostFirst, isBrokenBody, sharedAgent, undiciSend, type Layer, type Send } from "./http.js";
 import { MAX_REDIRECTS, redirectLayer } from "./redirect.js";
 import { DEFAULT_LOGIN_COMMAND, type ErrorContext } from "./response-errors.js";
-import { retryLayer, type RetryEvent, type RetryLayerOptions, type RetryPolicy } from "./retry.js";
+import { backoffDelay, DEFAULT_RETRY_POLICY, passesDeadline, pause, retryLayer, type RetryEvent, type RetryLayerOptions, type RetryPolicy } from "./retry.js";
 import { asOperation, resolveTimeouts, startOperation, type Operation, type Timeouts } from "./timeouts.js";
 import type { UploadPolicy } from "./upload-policy.js";
 
@@ -134,6 +134,25 @@ export class RegistryClient {
   /** Start the clock on one operation about `what` ("fetch blob sha256:… from r.example/team/app"); see Timeouts.operationMs. */
   startOperation(what: string, signal?: AbortSignal): Operation {
     return startOperation(this.timeouts.operationMs, what, signal);
+  }
+
+  /**
+   * fn again when a response body it reads whole (a manifest) broke off
+   * transiently: the retry layer can retry a request only until its headers
+   * arrive. Within the retry policy's attempts and the operation deadline.
+   */
+  async retryBrokenBody<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...this.options.retry };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const wait = backoffDelay(attempt, policy);
+        if (!isBrokenBody(err) || signal?.aborted || attempt >= policy.maxAttempts || passesDeadline(wait, signal)) throw err;
+        this.reportRetry({ kind: "retry", what, reason: (err as Error).message, attempt: attempt + 1, delayMs: wait });
+        await pause(wait, signal, this.options.retrySleep);
+      }
+    }
   }
 
   /** Run fn as one operation under the deadline. */

@@ -97,6 +97,21 @@ async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   await delay(ms, undefined, signal ? { signal } : undefined);
 }
 
+/** Wait before a retry; an abort rejects with the signal's reason when it is ours (a deadline). */
+export async function pause(ms: number, signal: AbortSignal | undefined, sleep: RetryLayerOptions["sleep"] = defaultSleep): Promise<void> {
+  try {
+    await sleep(ms, signal);
+  } catch (err) {
+    throw signal?.aborted ? abortReason(signal, err) : err;
+  }
+}
+
+/** Whether a wait of `ms` would end at or past the deadline of signal's operation. */
+export function passesDeadline(ms: number, signal: AbortSignal | undefined): boolean {
+  const deadline = deadlineOf(signal);
+  return deadline !== undefined && Date.now() + ms >= deadline;
+}
+
 /**
  * Retries transient answers and connection failures. Bounded three ways: by
  * attempts, by the total time spent waiting, and by the operation deadline
@@ -107,7 +122,6 @@ export function retryLayer(opts: RetryLayerOptions = {}): Layer {
   const sleep = opts.sleep ?? defaultSleep;
   return (next) => async (req) => {
     if (!isReplayable(req.body)) return next(req);
-    const deadline = deadlineOf(req.signal);
     let waited = 0;
     for (let attempt = 1; ; attempt++) {
       let res: HttpResponse | undefined;
@@ -121,8 +135,7 @@ export function retryLayer(opts: RetryLayerOptions = {}): Layer {
       }
       const retryAfter = res ? parseRetryAfter(header(res.headers, "retry-after")) : undefined;
       const wait = retryDelay(attempt, retryAfter, policy, opts.random);
-      const pastDeadline = deadline !== undefined && Date.now() + wait >= deadline;
-      if (attempt >= policy.maxAttempts || waited + wait > policy.maxTotalWaitMs || pastDeadline) {
+      if (attempt >= policy.maxAttempts || waited + wait > policy.maxTotalWaitMs || passesDeadline(wait, req.signal)) {
         if (res) return res; // the caller turns the final status into an error naming the registry
         throw failure;
       }
@@ -135,11 +148,7 @@ export function retryLayer(opts: RetryLayerOptions = {}): Layer {
         attempt: attempt + 1,
         delayMs: wait,
       });
-      try {
-        await sleep(wait, req.signal);
-      } catch (err) {
-        throw req.signal?.aborted ? abortReason(req.signal, err) : err;
-      }
+      await pause(wait, req.signal, sleep);
       waited += wait;
     }
   };
