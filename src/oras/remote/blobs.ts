@@ -8,7 +8,7 @@ import { isTransientError, NetworkError, SizeMismatchError } from "../errors.js"
 import type { FetchOptions } from "../target.js";
 import { checkDescriptorSize, verifyingStream } from "../verify.js";
 import { deleteScope, pullScope, pushScope } from "./auth/scope.js";
-import { bodyFailure, discard, header, type HttpResponse } from "./http.js";
+import { bodyFailure, connectionReason, discard, header, type HttpResponse } from "./http.js";
 import type { RepoContext } from "./registry-client.js";
 import { errorFromResponse } from "./response-errors.js";
 import { DEFAULT_RETRY_POLICY } from "./retry.js";
@@ -119,15 +119,13 @@ async function* resumingBody(
   current: { body?: HttpResponse["body"] },
 ): AsyncGenerator<Buffer> {
   const breaksAllowed = Math.max(0, (ctx.client.options.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts) - 1);
-  let res = first;
+  let next: Reopened = { res: first, skip: 0, restarted: false, via: "range" };
   let received = 0;
-  /** Bytes of the current body already handed on (after a restart from 0). */
-  let skip = 0;
-  let breaks = 0;
-  let restarted = false;
-  for (;;) {
+  for (let breaks = 0; ; breaks++) {
+    const { res } = next;
+    let skip = next.skip;
     current.body = res.body;
-    let failure: unknown;
+    let cause: unknown;
     try {
       for await (const piece of res.body) {
         let buf = piece as Buffer;
@@ -142,31 +140,56 @@ async function* resumingBody(
       }
       return; // a short or long body is the verifier's to refuse
     } catch (err) {
-      failure = bodyFailure(res, err, what, received);
+      cause = err;
     }
+    const failure = bodyFailure(res, cause, what, received);
     if (signal?.aborted || !isTransientError(failure) || breaks >= breaksAllowed) throw failure;
-    breaks++;
-    const reason = (failure as Error).message;
-    const ranged = await getBlob(ctx, desc, signal, received);
-    if (ranged.status === 206 && rangeStart(ranged, desc.size) === received) {
-      ctx.client.reportRetry({ kind: "resume", what: `blob ${desc.digest}`, reason, attempt: breaks + 1, delayMs: 0, offset: received });
-      res = ranged;
-      continue;
-    }
-    const unusable = ranged.status === 206 || ranged.status === 416;
-    if (ranged.status !== 200 && !unusable) throw await errorFromResponse(ranged, blobContext(ctx, desc, "fetch"));
-    if (restarted) {
-      await discard(ranged);
-      throw new NetworkError(`${what} broke after ${received} bytes, and ${ctx.client.registry} cannot resume it (it answered a Range request with ${ranged.status} again)`, {
-        cause: failure,
-      });
-    }
-    restarted = true;
-    if (unusable) await discard(ranged);
-    res = await expectWholeBlob(ctx, desc, unusable ? await getBlob(ctx, desc, signal) : ranged, what);
-    skip = received;
-    ctx.client.reportRetry({ kind: "restart", what: `blob ${desc.digest}`, reason: `${reason}; the answer to Range bytes=${received}- was ${ranged.status}`, attempt: breaks + 1, delayMs: 0, offset: received });
+    const reason = `broke after ${received} bytes (${connectionReason(cause)})`;
+    next = await reopenBlob(ctx, desc, signal, what, received, next.restarted, failure);
+    const event = { what: `blob ${desc.digest}`, attempt: breaks + 2, delayMs: 0, offset: received };
+    if (next.via === "range") ctx.client.reportRetry({ ...event, kind: "resume", reason });
+    else ctx.client.reportRetry({ ...event, kind: "restart", reason: `${reason}; the registry's answer to Range bytes=${received}- cannot be used` });
   }
+}
+
+interface Reopened {
+  res: HttpResponse;
+  /** Bytes at the start of res that were handed on already (after a fetch from the start). */
+  skip: number;
+  /** Whether the blob has been fetched from the start once already. */
+  restarted: boolean;
+  /** "range": res continues where the last one broke off; "start": res is the whole blob again. */
+  via: "range" | "start";
+}
+
+/**
+ * Where to read on from after `received` bytes: a 206 from exactly there,
+ * else (once) the whole blob again.
+ */
+async function reopenBlob(
+  ctx: RepoContext,
+  desc: Descriptor,
+  signal: AbortSignal | undefined,
+  what: string,
+  received: number,
+  restarted: boolean,
+  failure: unknown,
+): Promise<Reopened> {
+  const ranged = await getBlob(ctx, desc, signal, received);
+  // Nothing received yet: a plain GET again, which is no restart.
+  if (received === 0) return { res: await expectWholeBlob(ctx, desc, ranged, what), skip: 0, restarted, via: "range" };
+  if (ranged.status === 206 && rangeStart(ranged, desc.size) === received) return { res: ranged, skip: 0, restarted, via: "range" };
+  const unusable = ranged.status === 206 || ranged.status === 416;
+  if (ranged.status !== 200 && !unusable) throw await errorFromResponse(ranged, blobContext(ctx, desc, "fetch"));
+  if (restarted) {
+    await discard(ranged);
+    throw new NetworkError(`${what} broke after ${received} bytes, and ${ctx.client.registry} cannot resume it (it answered a Range request with ${ranged.status} again)`, {
+      cause: failure,
+    });
+  }
+  if (unusable) await discard(ranged);
+  const whole = await expectWholeBlob(ctx, desc, unusable ? await getBlob(ctx, desc, signal) : ranged, what);
+  return { res: whole, skip: received, restarted: true, via: "start" };
 }
 
 export async function deleteBlob(ctx: RepoContext, desc: Descriptor, signal?: AbortSignal): Promise<void> {

@@ -249,10 +249,15 @@ export function bodyFailure(res: Pick<HttpResponse, "url" | "idleBodyMs">, err: 
       hint: "the registry stalled mid-transfer; try again later, or allow more time with --idle-timeout",
     });
   }
-  const reason = (code && CONNECTION_CODES[code]) ?? (err instanceof Error ? err.message : String(err));
-  const broken = new NetworkError(`connection to ${host} broke while reading ${what}${after}: ${reason}`, { cause: err });
+  const broken = new NetworkError(`connection to ${host} broke while reading ${what}${after}: ${connectionReason(err)}`, { cause: err });
   brokenBodies.add(broken);
   return broken;
+}
+
+/** What happened to a connection, in a few words ("connection reset"), for messages. */
+export function connectionReason(err: unknown): string {
+  const code = errorCode(err);
+  return (code && CONNECTION_CODES[code]) ?? (err instanceof Error ? err.message : String(err));
 }
 
 /** The failures bodyFailure made of a body that broke off (not of one that stalled). */
