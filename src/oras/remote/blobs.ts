@@ -12,6 +12,7 @@ import { bodyFailure, connectionReason, discard, header, type HttpResponse } fro
 import type { RepoContext } from "./registry-client.js";
 import { errorFromResponse } from "./response-errors.js";
 import { DEFAULT_RETRY_POLICY } from "./retry.js";
+import type { Operation } from "./timeouts.js";
 import { blobContext, cancelUpload, resolveLocation } from "./upload.js";
 
 function blobUrl(ctx: RepoContext, digest: string): URL {
@@ -92,13 +93,7 @@ export async function fetchBlob(ctx: RepoContext, desc: Descriptor, opts: FetchO
     op.end();
     throw err;
   }
-  const current: { body?: HttpResponse["body"] } = {};
-  const body = Readable.from(resumingBody(ctx, desc, first, op.signal, what, current), { objectMode: false });
-  // Destroying the stream must not wait for a stalled connection to say something.
-  body.once("close", () => {
-    current.body?.destroy();
-    op.end();
-  });
+  const body = new ResumingBody(ctx, desc, first, op, what);
   if (opts.verify === false) return body;
   const verifier = verifyingStream(desc, what);
   // By hand rather than pipeline(): the verifier's own errors stay its own, and it stops the body when destroyed.
@@ -110,61 +105,106 @@ export async function fetchBlob(ctx: RepoContext, desc: Descriptor, opts: FetchO
   return verifier;
 }
 
-async function* resumingBody(
-  ctx: RepoContext,
-  desc: Descriptor,
-  first: HttpResponse,
-  signal: AbortSignal | undefined,
-  what: string,
-  current: { body?: HttpResponse["body"] },
-): AsyncGenerator<Buffer> {
-  const breaksAllowed = Math.max(0, (ctx.client.options.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts) - 1);
-  let next: Reopened = { res: first, skip: 0, restarted: false, via: "range" };
-  let received = 0;
-  for (let breaks = 0; ; breaks++) {
-    const { res } = next;
-    let skip = next.skip;
-    current.body = res.body;
-    let cause: unknown;
-    try {
-      for await (const piece of res.body) {
-        let buf = piece as Buffer;
-        if (skip > 0) {
-          const dropped = Math.min(skip, buf.length);
-          skip -= dropped;
-          buf = buf.subarray(dropped);
-          if (buf.length === 0) continue;
-        }
-        received += buf.length;
-        yield buf;
+/**
+ * One blob's bytes across however many responses it takes. A Readable fed
+ * by hand from the current response (as pipe() would: a call per chunk, the
+ * response paused while we are full), rather than an async generator, which
+ * costs a promise per chunk on the hottest path of a copy.
+ */
+class ResumingBody extends Readable {
+  private res: HttpResponse;
+  /** Bytes handed on. */
+  private received = 0;
+  /** Bytes at the start of the current response that were handed on already (after a fetch from the start). */
+  private skip = 0;
+  private breaks = 0;
+  private restarted = false;
+  private readonly breaksAllowed: number;
+
+  constructor(
+    private readonly ctx: RepoContext,
+    private readonly desc: Descriptor,
+    first: HttpResponse,
+    private readonly op: Operation,
+    private readonly what: string,
+  ) {
+    super();
+    this.breaksAllowed = Math.max(0, (ctx.client.options.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts) - 1);
+    this.res = first;
+    this.follow(first);
+  }
+
+  private follow(res: HttpResponse): void {
+    const body = res.body;
+    body.on("data", (piece: Buffer) => {
+      let buf = piece;
+      if (this.skip > 0) {
+        const dropped = Math.min(this.skip, buf.length);
+        this.skip -= dropped;
+        buf = buf.subarray(dropped);
+        if (buf.length === 0) return;
       }
-      return; // a short or long body is the verifier's to refuse
-    } catch (err) {
-      cause = err;
+      this.received += buf.length;
+      if (!this.push(buf)) body.pause();
+    });
+    body.once("end", () => this.push(null)); // a short or long body is the verifier's to refuse
+    body.once("error", (err: Error) => {
+      if (this.res === res && !this.destroyed) void this.continueAfter(res, err);
+    });
+  }
+
+  override _read(): void {
+    this.res.body.resume();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    // Do not wait for a stalled connection to say something.
+    this.res.body.destroy();
+    this.op.end();
+    callback(err);
+  }
+
+  /** Continue after res broke with err: a 206 from where it broke off, else (once) the whole blob again. */
+  private async continueAfter(res: HttpResponse, err: Error): Promise<void> {
+    const failure = bodyFailure(res, err, this.what, this.received) as Error;
+    if (this.op.signal?.aborted || !isTransientError(failure) || this.breaks >= this.breaksAllowed) {
+      this.destroy(failure);
+      return;
     }
-    const failure = bodyFailure(res, cause, what, received);
-    if (signal?.aborted || !isTransientError(failure) || breaks >= breaksAllowed) throw failure;
-    const reason = `broke after ${received} bytes (${connectionReason(cause)})`;
-    next = await reopenBlob(ctx, desc, signal, what, received, next.restarted, failure);
-    const event = { what: `blob ${desc.digest}`, attempt: breaks + 2, delayMs: 0, offset: received };
-    if (next.via === "range") ctx.client.reportRetry({ ...event, kind: "resume", reason });
-    else ctx.client.reportRetry({ ...event, kind: "restart", reason: `${reason}; the registry's answer to Range bytes=${received}- cannot be used` });
+    this.breaks++;
+    const received = this.received;
+    try {
+      const next = await reopenBlob(this.ctx, this.desc, this.op.signal, this.what, received, this.restarted, failure);
+      if (this.destroyed) {
+        next.res.body.destroy();
+        return;
+      }
+      const reason = `broke after ${received} bytes (${connectionReason(err)})`;
+      const event = { what: `blob ${this.desc.digest}`, attempt: this.breaks + 1, delayMs: 0, offset: received };
+      if (next.via === "range") {
+        this.ctx.client.reportRetry({ ...event, kind: "resume", reason });
+      } else {
+        this.ctx.client.reportRetry({ ...event, kind: "restart", reason: `${reason}; the registry's answer to Range bytes=${received}- cannot be used` });
+        this.restarted = true;
+        this.skip = received;
+      }
+      this.res = next.res;
+      this.follow(next.res);
+    } catch (reopenError) {
+      this.destroy(reopenError as Error);
+    }
   }
 }
 
 interface Reopened {
   res: HttpResponse;
-  /** Bytes at the start of res that were handed on already (after a fetch from the start). */
-  skip: number;
-  /** Whether the blob has been fetched from the start once already. */
-  restarted: boolean;
   /** "range": res continues where the last one broke off; "start": res is the whole blob again. */
   via: "range" | "start";
 }
 
 /**
  * Where to read on from after `received` bytes: a 206 from exactly there,
- * else (once) the whole blob again.
+ * else (unless `restarted` says it was done already) the whole blob again.
  */
 async function reopenBlob(
   ctx: RepoContext,
@@ -177,8 +217,8 @@ async function reopenBlob(
 ): Promise<Reopened> {
   const ranged = await getBlob(ctx, desc, signal, received);
   // Nothing received yet: a plain GET again, which is no restart.
-  if (received === 0) return { res: await expectWholeBlob(ctx, desc, ranged, what), skip: 0, restarted, via: "range" };
-  if (ranged.status === 206 && rangeStart(ranged, desc.size) === received) return { res: ranged, skip: 0, restarted, via: "range" };
+  if (received === 0) return { res: await expectWholeBlob(ctx, desc, ranged, what), via: "range" };
+  if (ranged.status === 206 && rangeStart(ranged, desc.size) === received) return { res: ranged, via: "range" };
   const unusable = ranged.status === 206 || ranged.status === 416;
   if (ranged.status !== 200 && !unusable) throw await errorFromResponse(ranged, blobContext(ctx, desc, "fetch"));
   if (restarted) {
@@ -189,7 +229,7 @@ async function reopenBlob(
   }
   if (unusable) await discard(ranged);
   const whole = await expectWholeBlob(ctx, desc, unusable ? await getBlob(ctx, desc, signal) : ranged, what);
-  return { res: whole, skip: received, restarted: true, via: "start" };
+  return { res: whole, via: "start" };
 }
 
 export async function deleteBlob(ctx: RepoContext, desc: Descriptor, signal?: AbortSignal): Promise<void> {
