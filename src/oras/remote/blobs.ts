@@ -4,7 +4,8 @@
  */
 import { Readable } from "node:stream";
 import type { Descriptor } from "../descriptor.js";
-import { isTransientError, NetworkError, SizeMismatchError } from "../errors.js";
+import { NetworkError, SizeMismatchError } from "../errors.js";
+import { isTransientError } from "../transient.js";
 import type { FetchOptions } from "../target.js";
 import { checkDescriptorSize, verifyingStream } from "../verify.js";
 import { deleteScope, pullScope, pushScope } from "./auth/scope.js";

@@ -12,7 +12,8 @@ import type { Agent, Dispatcher } from "undici";
 // The registry client needs the Agent and request() only, and request() works on any Dispatcher.
 import AgentClass from "undici/lib/dispatcher/agent.js";
 import undiciApi from "undici/lib/api/index.js";
-import { errorCode, isTransientError, NetworkError, OciError } from "../errors.js";
+import { errorCode, NetworkError, OciError } from "../errors.js";
+import { isTransientError } from "../transient.js";
 import { readAllLimited } from "../verify.js";
 import { DEFAULT_TIMEOUTS, formatDuration, type Timeouts } from "./timeouts.js";
 

@@ -4,7 +4,7 @@
  * never re-sent. Attempts and total waiting are both bounded.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import { TRANSIENT_STATUSES } from "../errors.js";
+import { TRANSIENT_STATUSES } from "../transient.js";
 import { abortReason, describeRequest, discard, header, isReplayable, isRetryableNetworkError, type HttpResponse, type Layer } from "./http.js";
 import { deadlineOf } from "./timeouts.js";
 

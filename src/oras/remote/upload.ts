@@ -15,7 +15,8 @@
  */
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import type { Descriptor } from "../descriptor.js";
-import { DigestMismatchError, errorCode, IoError, isTransientError, NetworkError, OciError, RegistryError, SizeMismatchError } from "../errors.js";
+import { DigestMismatchError, errorCode, IoError, NetworkError, OciError, RegistryError, SizeMismatchError } from "../errors.js";
+import { isTransientError } from "../transient.js";
 import { checkDescriptorSize } from "../verify.js";
 import { pushScope } from "./auth/scope.js";
 import { discard, header, type HttpRequest, type HttpResponse, type RequestBody } from "./http.js";
