@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
 import { NetworkError, RegistryError } from "../../src/oras/errors.js";
 import { staticCredentials } from "../../src/oras/remote/auth/credentials.js";
@@ -20,6 +20,7 @@ import { copyReference } from "../../src/oras/targets.js";
 import { DEFAULT_TIMEOUTS, formatDuration, resolveTimeouts } from "../../src/oras/remote/timeouts.js";
 import { descriptorOf as blob } from "../support/content.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
+import { proxiedRegistry } from "../support/proxied-registry.js";
 import { startRegistry, type RunningRegistry } from "../support/registry.js";
 import { startTokenServer, type TokenServer } from "../support/token-server.js";
 
@@ -28,26 +29,11 @@ const STALL_MS = 40_000;
 /** "Finished well before the stall": generous for a loaded 2-core machine, far below STALL_MS. */
 const PROMPTLY_MS = 15_000;
 
-let registry: RunningRegistry;
-let proxy: FaultProxy;
 const events: RetryEvent[] = [];
-
-beforeAll(async () => {
-  registry = await startRegistry();
-  proxy = await startFaultProxy({ upstream: registry });
-});
-afterAll(async () => {
-  await proxy?.stop();
-  await registry?.stop();
-});
-afterEach(() => {
-  proxy.clearRules();
-  proxy.resetRequests();
-  events.length = 0;
-});
+const env = proxiedRegistry({}, {}, () => (events.length = 0));
 
 function repo(name: string, extra: RemoteOptions = {}): RemoteRepository {
-  return new RemoteRegistry(proxy.host, { onRetry: (e) => void events.push(e), ...extra }).repository(name);
+  return new RemoteRegistry(env.proxy.host, { onRetry: (e) => void events.push(e), ...extra }).repository(name);
 }
 
 async function drain(stream: Readable): Promise<string> {
@@ -82,13 +68,13 @@ async function seedImage(r: RemoteRepository, tag: string): Promise<{ manifest: 
   const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ImageManifest, config: EMPTY_DESC, layers: [layer] }));
   const manifest = blob(bytes, MediaType.ImageManifest);
   await r.pushManifest(manifest, bytes, { tag });
-  proxy.resetRequests();
+  env.proxy.resetRequests();
   events.length = 0;
   return { manifest, layer, layerText };
 }
 
 function blobGets(layer: Descriptor): { range: string | undefined; status: number | undefined }[] {
-  return proxy.requests.filter((q) => q.method === "GET" && q.url.endsWith(`/blobs/${layer.digest}`)).map((q) => ({ range: q.range, status: q.status }));
+  return env.proxy.requests.filter((q) => q.method === "GET" && q.url.endsWith(`/blobs/${layer.digest}`)).map((q) => ({ range: q.range, status: q.status }));
 }
 
 describe("the limits in force", () => {
@@ -117,33 +103,33 @@ describe("a stalled registry", () => {
   it("that sends no response headers fails within the header limit, naming the registry and the request, and is not retried", async () => {
     const r = repo("stall/headers", { timeouts: { headersMs: 1000 } });
     await seedImage(r, "v1");
-    proxy.addRule({ method: "GET", path: /\/manifests\/v1$/, delayMs: STALL_MS, times: Infinity });
+    env.proxy.addRule({ method: "GET", path: /\/manifests\/v1$/, delayMs: STALL_MS, times: Infinity });
     const { ms, error } = await timed(() => r.fetchManifest("v1"));
     expect(error).toBeInstanceOf(NetworkError);
-    expect((error as Error).message).toBe(`${proxy.host} sent no response headers for 1 s to GET /v2/stall/headers/manifests/v1`);
+    expect((error as Error).message).toBe(`${env.proxy.host} sent no response headers for 1 s to GET /v2/stall/headers/manifests/v1`);
     expect(ms).toBeLessThan(PROMPTLY_MS);
-    expect(proxy.count({ method: "GET", path: /\/manifests\/v1$/ })).toBe(1);
+    expect(env.proxy.count({ method: "GET", path: /\/manifests\/v1$/ })).toBe(1);
     expect(events).toEqual([]);
   });
 
   it("is given up on at the operation deadline even while the header limit has time left", async () => {
     const r = repo("stall/deadline", { timeouts: { headersMs: 30_000, operationMs: 1000 } });
     await seedImage(r, "v1");
-    proxy.addRule({ method: "GET", path: /\/manifests\/v1$/, delayMs: STALL_MS, times: Infinity });
+    env.proxy.addRule({ method: "GET", path: /\/manifests\/v1$/, delayMs: STALL_MS, times: Infinity });
     const { ms, error } = await timed(() => r.fetchManifest("v1"));
     expect(error).toBeInstanceOf(NetworkError);
-    expect((error as Error).message).toBe(`gave up on fetch manifest v1 in ${proxy.host}/stall/deadline: not done within the operation deadline of 1 s`);
+    expect((error as Error).message).toBe(`gave up on fetch manifest v1 in ${env.proxy.host}/stall/deadline: not done within the operation deadline of 1 s`);
     expect(ms).toBeLessThan(PROMPTLY_MS);
   });
 
   it("that stops mid-body fails within the idle limit, saying which blob and how many bytes arrived", async () => {
     const r = repo("stall/body", { timeouts: { idleBodyMs: 1000 } });
     const { layer } = await seedImage(r, "v1");
-    proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, stallAfterBytes: 1234, times: Infinity });
+    env.proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, stallAfterBytes: 1234, times: Infinity });
     for (const verify of [true, false]) {
       const { ms, error } = await timed(async () => drain(await r.fetch(layer, { verify })));
       expect(error).toBeInstanceOf(NetworkError);
-      expect((error as Error).message).toBe(`${proxy.host} stopped sending the body of blob ${layer.digest} from ${proxy.host}/stall/body after 1234 bytes, idle for 1 s`);
+      expect((error as Error).message).toBe(`${env.proxy.host} stopped sending the body of blob ${layer.digest} from ${env.proxy.host}/stall/body after 1234 bytes, idle for 1 s`);
       expect(ms).toBeLessThan(PROMPTLY_MS);
     }
     // A stall is not resumed: the limit is what the caller agreed to wait.
@@ -153,10 +139,10 @@ describe("a stalled registry", () => {
   it("that stops mid-manifest fails within the idle limit with a NetworkError", async () => {
     const r = repo("stall/manifest", { timeouts: { idleBodyMs: 1000 } });
     await seedImage(r, "v1");
-    proxy.addRule({ method: "GET", path: /\/manifests\/v1$/, stallAfterBytes: 10, times: Infinity });
+    env.proxy.addRule({ method: "GET", path: /\/manifests\/v1$/, stallAfterBytes: 10, times: Infinity });
     const { ms, error } = await timed(() => r.fetchManifest("v1"));
     expect(error).toBeInstanceOf(NetworkError);
-    expect((error as Error).message).toMatch(new RegExp(`^${proxy.host} stopped sending the body of manifest stall/manifest:v1 from ${proxy.host}, idle for 1 s$`));
+    expect((error as Error).message).toMatch(new RegExp(`^${env.proxy.host} stopped sending the body of manifest stall/manifest:v1 from ${env.proxy.host}, idle for 1 s$`));
     expect(ms).toBeLessThan(PROMPTLY_MS);
   });
 });
@@ -165,33 +151,33 @@ describe("retries", () => {
   it("honour Retry-After on a 503 and report each retry", async () => {
     const r = repo("retry/503", { retrySleep: async () => {} });
     const { manifest } = await seedImage(r, "v1");
-    proxy.addRule({ method: "HEAD", path: /\/manifests\/v1$/, status: 503, headers: { "Retry-After": "2" }, times: 2 });
+    env.proxy.addRule({ method: "HEAD", path: /\/manifests\/v1$/, status: 503, headers: { "Retry-After": "2" }, times: 2 });
     expect(await r.resolve("v1")).toEqual(manifest);
     expect(events).toEqual([
-      { kind: "retry", registry: proxy.host, what: "HEAD /v2/retry/503/manifests/v1", reason: "answered 503", attempt: 2, delayMs: 2000 },
-      { kind: "retry", registry: proxy.host, what: "HEAD /v2/retry/503/manifests/v1", reason: "answered 503", attempt: 3, delayMs: 2000 },
+      { kind: "retry", registry: env.proxy.host, what: "HEAD /v2/retry/503/manifests/v1", reason: "answered 503", attempt: 2, delayMs: 2000 },
+      { kind: "retry", registry: env.proxy.host, what: "HEAD /v2/retry/503/manifests/v1", reason: "answered 503", attempt: 3, delayMs: 2000 },
     ]);
   });
 
   it("fetch a manifest again whose body broke off", async () => {
     const r = repo("retry/manifest-body", { retrySleep: async () => {} });
     const { manifest } = await seedImage(r, "v1");
-    proxy.addRule({ method: "GET", path: /\/manifests\/v1$/, resetAfterBytes: 10 });
+    env.proxy.addRule({ method: "GET", path: /\/manifests\/v1$/, resetAfterBytes: 10 });
     expect((await r.fetchManifest("v1")).descriptor).toEqual(manifest);
-    expect(proxy.count({ method: "GET", path: /\/manifests\/v1$/ })).toBe(2);
+    expect(env.proxy.count({ method: "GET", path: /\/manifests\/v1$/ })).toBe(2);
     expect(events.map((e) => [e.kind, e.what])).toEqual([["retry", "GET /v2/retry/manifest-body/manifests/v1"]]);
-    expect(events[0]!.reason).toMatch(new RegExp(`^connection to ${proxy.host} broke while reading manifest retry/manifest-body:v1`));
+    expect(events[0]!.reason).toMatch(new RegExp(`^connection to ${env.proxy.host} broke while reading manifest retry/manifest-body:v1`));
   });
 
   it("stop at the operation deadline rather than use up their attempts", async () => {
     const r = repo("retry/deadline", { timeouts: { operationMs: 2500 }, retry: { maxAttempts: 20, maxTotalWaitMs: 60_000 } });
     await seedImage(r, "v1");
-    proxy.addRule({ method: "HEAD", path: /\/manifests\/v1$/, status: 503, headers: { "Retry-After": "1" }, times: Infinity });
+    env.proxy.addRule({ method: "HEAD", path: /\/manifests\/v1$/, status: 503, headers: { "Retry-After": "1" }, times: Infinity });
     const { ms, error } = await timed(() => r.resolve("v1"));
     expect(error).toBeInstanceOf(RegistryError);
     expect((error as RegistryError).status).toBe(503);
-    expect((error as Error).message).toContain(`${proxy.host} answered 503`);
-    const attempts = proxy.count({ method: "HEAD", path: /\/manifests\/v1$/ });
+    expect((error as Error).message).toContain(`${env.proxy.host} answered 503`);
+    const attempts = env.proxy.count({ method: "HEAD", path: /\/manifests\/v1$/ });
     expect(attempts).toBeGreaterThanOrEqual(2);
     expect(attempts).toBeLessThanOrEqual(3);
     expect(ms).toBeLessThan(PROMPTLY_MS);
@@ -202,7 +188,7 @@ describe("a blob download that breaks", () => {
   it("continues with Range from the byte it broke at, verified whole", async () => {
     const r = repo("resume/range");
     const { layer } = await seedImage(r, "v1");
-    proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 300_000 });
+    env.proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 300_000 });
     expect(await drain(await r.fetch(layer))).toBe(layer.digest);
     expect(blobGets(layer)).toEqual([
       { range: undefined, status: 200 },
@@ -215,7 +201,7 @@ describe("a blob download that breaks", () => {
   it("continues as often as it breaks, within the attempts allowed", async () => {
     const r = repo("resume/often");
     const { layer } = await seedImage(r, "v1");
-    proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 100_000, times: 3 });
+    env.proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 100_000, times: 3 });
     expect(await drain(await r.fetch(layer, { verify: false }))).toBe(layer.digest);
     expect(blobGets(layer).map((g) => g.range)).toEqual([undefined, "bytes=100000-", "bytes=200000-", "bytes=300000-"]);
   });
@@ -223,8 +209,8 @@ describe("a blob download that breaks", () => {
   it("is fetched again from the start, once, when the 206 does not start where it broke", async () => {
     const r = repo("resume/wrong-range");
     const { layer } = await seedImage(r, "v1");
-    proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 5000 });
-    proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, status: 206, headers: { "Content-Range": `bytes 0-99/${layer.size}` }, body: "x".repeat(100) });
+    env.proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 5000 });
+    env.proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, status: 206, headers: { "Content-Range": `bytes 0-99/${layer.size}` }, body: "x".repeat(100) });
     expect(await drain(await r.fetch(layer))).toBe(layer.digest);
     expect(blobGets(layer)).toEqual([
       { range: undefined, status: 200 },
@@ -237,8 +223,8 @@ describe("a blob download that breaks", () => {
   it("uses a 200 answer to the Range request as the fetch from the start", async () => {
     const r = repo("resume/ignored-range");
     const { layer, layerText } = await seedImage(r, "v1");
-    proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 5000 });
-    proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, status: 200, body: layerText });
+    env.proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 5000 });
+    env.proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, status: 200, body: layerText });
     expect(await drain(await r.fetch(layer))).toBe(layer.digest);
     expect(blobGets(layer)).toEqual([
       { range: undefined, status: 200 },
@@ -250,8 +236,8 @@ describe("a blob download that breaks", () => {
   it("refuses a restarted blob whose bytes differ, by digest", async () => {
     const r = repo("resume/ignored-range");
     const { layer, layerText } = await seedImage(r, "v1");
-    proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 5000 });
-    proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, status: 200, body: layerText.replace(/^(.{6000})./s, "$1!") });
+    env.proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 5000 });
+    env.proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, status: 200, body: layerText.replace(/^(.{6000})./s, "$1!") });
     await expect(drain(await r.fetch(layer))).rejects.toThrow(/digest mismatch/);
   });
 
@@ -259,14 +245,14 @@ describe("a blob download that breaks", () => {
     const r = repo("resume/twice");
     const { layer } = await seedImage(r, "v1");
     const wrong = { method: "GET", path: /\/blobs\/sha256:/, status: 206, headers: { "Content-Range": `bytes 0-99/${layer.size}` }, body: "x".repeat(100) };
-    proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 5000 });
-    proxy.addRule(wrong);
-    proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 8000 });
-    proxy.addRule(wrong);
+    env.proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 5000 });
+    env.proxy.addRule(wrong);
+    env.proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, resetAfterBytes: 8000 });
+    env.proxy.addRule(wrong);
     const err = await drain(await r.fetch(layer)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkError);
     expect((err as Error).message).toBe(
-      `blob ${layer.digest} from ${proxy.host}/resume/twice broke after 8000 bytes, and ${proxy.host} cannot resume it (it answered a Range request with 206 again)`,
+      `blob ${layer.digest} from ${env.proxy.host}/resume/twice broke after 8000 bytes, and ${env.proxy.host} cannot resume it (it answered a Range request with 206 again)`,
     );
   });
 });
@@ -277,23 +263,23 @@ describe("a chunked upload that breaks", () => {
     const bytes = randomBytes(1024 * 1024 + 77);
     const desc = blob(bytes, MediaType.ImageLayer);
     await r.push(EMPTY_DESC, EMPTY);
-    proxy.resetRequests();
+    env.proxy.resetRequests();
     let patches = 0;
-    proxy.addRule({ method: "PATCH", path: { test: () => ++patches === 2 } as unknown as RegExp, status: 416 });
+    env.proxy.addRule({ method: "PATCH", path: { test: () => ++patches === 2 } as unknown as RegExp, status: 416 });
     const { Readable } = await import("node:stream");
     await r.push(desc, Readable.from([bytes]));
     expect(await r.exists(desc)).toBe(true);
-    expect(proxy.count({ method: "GET", path: /\/blobs\/uploads\// })).toBe(1);
+    expect(env.proxy.count({ method: "GET", path: /\/blobs\/uploads\// })).toBe(1);
     expect(events.map((e) => [e.kind, e.offset])).toEqual([["resume", 256 * 1024]]);
   });
 });
 
 describe("a copy whose streamed blob upload breaks", () => {
   it("sends the blob again, fetched afresh from the source, and counts the retry", async () => {
-    const source = new RemoteRegistry(registry.host).repository("copy/src");
+    const source = new RemoteRegistry(env.registry.host).repository("copy/src");
     const { manifest, layer } = await seedImage(source, "v1");
-    const rule = proxy.addRule({ method: "PUT", path: new RegExp(`/blobs/uploads/.*digest=${layer.digest.replace(":", "(:|%3A)")}`), status: 503 });
-    const result = await copyReference(`${registry.host}/copy/src:v1`, `${proxy.host}/copy/dst:v1`, {
+    const rule = env.proxy.addRule({ method: "PUT", path: new RegExp(`/blobs/uploads/.*digest=${layer.digest.replace(":", "(:|%3A)")}`), status: 503 });
+    const result = await copyReference(`${env.registry.host}/copy/src:v1`, `${env.proxy.host}/copy/dst:v1`, {
       remote: { upload: { monolithicMaxBytes: 1024, largeBlobs: "stream" }, onRetry: (e) => void events.push(e) },
     });
     expect(rule.fired).toBe(1);
