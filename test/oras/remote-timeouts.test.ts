@@ -7,6 +7,7 @@
  * answers fails too.
  */
 import { createHash, randomBytes } from "node:crypto";
+import net from "node:net";
 import type { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
@@ -100,6 +101,21 @@ describe("the limits in force", () => {
 });
 
 describe("a stalled registry", () => {
+  it("that never completes the connection (a TLS handshake unanswered) fails within the connect limit", async () => {
+    const silent = net.createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const host = `127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    try {
+      const r = new RemoteRegistry(host, { plainHttp: false, timeouts: { connectMs: 1000 } }).repository("stall/connect");
+      const { ms, error } = await timed(() => r.resolve("v1"));
+      expect(error).toBeInstanceOf(NetworkError);
+      expect((error as Error).message).toBe(`cannot reach ${host}: no connection within 1 s`);
+      expect(ms).toBeLessThan(PROMPTLY_MS);
+    } finally {
+      silent.close();
+    }
+  });
+
   it("that sends no response headers fails within the header limit, naming the registry and the request, and is not retried", async () => {
     const r = repo("stall/headers", { timeouts: { headersMs: 1000 } });
     await seedImage(r, "v1");
@@ -134,6 +150,16 @@ describe("a stalled registry", () => {
     }
     // A stall is not resumed: the limit is what the caller agreed to wait.
     expect(blobGets(layer).map((g) => g.range)).toEqual([undefined, undefined]);
+  });
+
+  it("mid-blob is given up on at the operation deadline, which spans the whole body", async () => {
+    const r = repo("stall/blob-deadline", { timeouts: { idleBodyMs: 30_000, operationMs: 1500 } });
+    const { layer } = await seedImage(r, "v1");
+    env.proxy.addRule({ method: "GET", path: /\/blobs\/sha256:/, stallAfterBytes: 4321, times: Infinity });
+    const { ms, error } = await timed(async () => drain(await r.fetch(layer)));
+    expect(error).toBeInstanceOf(NetworkError);
+    expect((error as Error).message).toBe(`gave up on fetch blob ${layer.digest} from ${env.proxy.host}/stall/blob-deadline: not done within the operation deadline of 1.5 s`);
+    expect(ms).toBeLessThan(PROMPTLY_MS);
   });
 
   it("that stops mid-manifest fails within the idle limit with a NetworkError", async () => {

@@ -35,6 +35,7 @@ export interface RemoteOptions {
    * Time limits (DEFAULT_TIMEOUTS: connect 30 s, response headers 60 s, 30 s
    * of silence mid-body, no operation deadline). A request that runs out of
    * time fails with a NetworkError saying what it waited for; it is not retried.
+   * connectMs is applied by the shared Agent: a `dispatcher` given brings its own.
    */
   timeouts?: Partial<Timeouts>;
   /** Told of every retry, resume and restart (to log or count them; the library never prints). */
