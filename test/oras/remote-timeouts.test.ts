@@ -11,7 +11,7 @@ import net from "node:net";
 import type { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
-import { NetworkError, RegistryError } from "../../src/oras/errors.js";
+import { NetworkError, RegistryError, UsageError } from "../../src/oras/errors.js";
 import { staticCredentials } from "../../src/oras/remote/auth/credentials.js";
 import { RemoteRegistry } from "../../src/oras/remote/registry.js";
 import { RegistryClient, type RemoteOptions } from "../../src/oras/remote/registry-client.js";
@@ -92,7 +92,7 @@ describe("the limits in force", () => {
 
   it("refuses a negative or non-finite limit", () => {
     expect(() => resolveTimeouts({ idleBodyMs: -1 })).toThrow(/timeouts.idleBodyMs/);
-    expect(() => resolveTimeouts({ connectMs: Number.NaN })).toThrow(RangeError);
+    expect(() => resolveTimeouts({ connectMs: Number.NaN })).toThrow(UsageError);
   });
 
   it("formats durations for messages", () => {

@@ -5,7 +5,7 @@
  * on a whole operation (one manifest, one blob: every retry and resume of it)
  * that retries cannot stretch.
  */
-import { NetworkError } from "../errors.js";
+import { NetworkError, UsageError } from "../errors.js";
 
 export interface Timeouts {
   /** TCP (and TLS) connection set-up. 0: no limit. */
@@ -35,7 +35,7 @@ export function resolveTimeouts(timeouts: Partial<Timeouts> = {}): Timeouts {
   for (const key of Object.keys(DEFAULT_TIMEOUTS) as (keyof Timeouts)[]) {
     const value = timeouts[key];
     if (value === undefined) continue;
-    if (!Number.isFinite(value) || value < 0) throw new RangeError(`timeouts.${key} must be a non-negative number of milliseconds, not ${String(value)}`);
+    if (!Number.isFinite(value) || value < 0) throw new UsageError(`timeouts.${key} must be a non-negative number of milliseconds, not ${String(value)}`);
     resolved[key] = Math.round(value);
   }
   return resolved;
