@@ -5,6 +5,10 @@
 export const ENVIRONMENT: readonly { name: string; description: string }[] = [
   { name: "KIT_STORE", description: "the local store directory (default ~/.aegis/kits/store)" },
   { name: "KIT_DEBUG", description: "1: print stack traces on errors, like --debug" },
+  { name: "KIT_TIMEOUT", description: "like --timeout: the most one registry operation may take, retries included (e.g. 2m; default no limit)" },
+  { name: "KIT_CONNECT_TIMEOUT", description: "like --connect-timeout: limit on connecting to a registry (default 30s)" },
+  { name: "KIT_HEADERS_TIMEOUT", description: "like --headers-timeout: limit on waiting for a registry's response headers (default 60s)" },
+  { name: "KIT_IDLE_TIMEOUT", description: "like --idle-timeout: limit on a registry's silence mid-response (default 30s)" },
   { name: "DOCKER_CONFIG", description: "directory of the Docker config.json holding registry credentials (default ~/.docker)" },
   { name: "HOME", description: "where the default store and Docker config live" },
   { name: "SOURCE_DATE_EPOCH", description: "seconds since 1970: the created timestamp pack and push record when --created is not given" },

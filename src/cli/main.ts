@@ -230,7 +230,11 @@ function addGcOptions(command: Command): Command {
 function addRemoteFlags(command: Command): Command {
   return command
     .option("--plain-http", "use HTTP instead of HTTPS (loopback registries use HTTP already)")
-    .option("--insecure", "do not verify the registry's TLS certificate");
+    .option("--insecure", "do not verify the registry's TLS certificate")
+    .option("--timeout <duration>", "the most one registry operation (a manifest, a blob) may take, retries included (default: no limit; $KIT_TIMEOUT)")
+    .option("--connect-timeout <duration>", "limit on connecting to a registry (default 30s; $KIT_CONNECT_TIMEOUT)")
+    .option("--headers-timeout <duration>", "limit on waiting for a registry to start answering a request (default 60s; $KIT_HEADERS_TIMEOUT)")
+    .option("--idle-timeout <duration>", "limit on a registry's silence in the middle of a response (default 30s; $KIT_IDLE_TIMEOUT)");
 }
 
 /**

@@ -173,6 +173,16 @@ export function isOciError(err: unknown): err is OciError {
   return err instanceof OciError;
 }
 
+/** The innermost error code of a failure, looking through undici's and Node's wrapping (`cause`). */
+export function errorCode(err: unknown): string | undefined {
+  let found: string | undefined;
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") found = code;
+  }
+  return found;
+}
+
 /**
  * The same error (class, code, hint, response and every other field) with
  * `context: ` before its message, for a caller that knows where it happened.

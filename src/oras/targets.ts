@@ -13,6 +13,7 @@ import { MemoryStore } from "./memory.js";
 import { formatReference, parseTargetReference, type LayoutReference, type RegistryReference, type TargetReference } from "./reference.js";
 import { RemoteRepository } from "./remote/repository.js";
 import type { RemoteOptions } from "./remote/registry-client.js";
+import type { RetryEvent } from "./remote/retry.js";
 import { resolveSelector } from "./resolve.js";
 import { fetchAll } from "./verify.js";
 
@@ -77,10 +78,25 @@ export async function copyReference(
   const srcRef = typeof source === "string" ? parseTargetReference(source) : source;
   const dstRef = typeof destination === "string" ? parseTargetReference(destination) : destination;
   const { remote, ...copyOpts } = opts;
-  const src = await openTarget(srcRef, { remote: remote ?? {} });
-  const dst = await openDestination(dstRef, remote ?? {}, opts.dryRun ?? false);
+  const counted = countingRetries(remote ?? {});
+  const src = await openTarget(srcRef, { remote: counted.remote });
+  const dst = await openDestination(dstRef, counted.remote, opts.dryRun ?? false);
   const result = await copy(src.target, srcRef, dst.target, dstRef, { ...copyStrategy(src, dst), ...copyOpts });
+  if (result.stats !== undefined) {
+    result.stats = { ...result.stats, retries: result.stats.retries + counted.counts.retries, resumes: result.stats.resumes + counted.counts.resumes };
+  }
   return { ...result, source: srcRef, destination: dstRef };
+}
+
+/** The remote options with their onRetry (if any) still told, and the events counted in `counts`. */
+function countingRetries(remote: RemoteOptions): { remote: RemoteOptions; counts: { retries: number; resumes: number } } {
+  const counts = { retries: 0, resumes: 0 };
+  const onRetry = (event: RetryEvent): void => {
+    if (event.kind === "resume") counts.resumes++;
+    else counts.retries++;
+    remote.onRetry?.(event);
+  };
+  return { remote: { ...remote, onRetry }, counts };
 }
 
 /** A copy destination: an opened target, or the empty store a dry run into a missing layout plans against. */

@@ -100,7 +100,19 @@ describe("kit completion", () => {
       );
     expect(await complete(["kit", "p"])).toEqual(["pack", "push", "pull"]);
     expect(await complete(["kit", ""])).toEqual(expect.arrayContaining([...commandNames, "--debug", "--version"]));
-    expect(await complete(["kit", "pull", "--"])).toEqual(["--output", "--force", "--allow-unpinned", "--json", "--plain-http", "--insecure", "--help"]);
+    expect(await complete(["kit", "pull", "--"])).toEqual([
+      "--output",
+      "--force",
+      "--allow-unpinned",
+      "--json",
+      "--plain-http",
+      "--insecure",
+      "--timeout",
+      "--connect-timeout",
+      "--headers-timeout",
+      "--idle-timeout",
+      "--help",
+    ]);
     expect(await complete(["kit", "--debug", "diff", "--e"])).toEqual(["--exit-code"]);
     expect(await complete(["kit", "completion", ""])).toEqual(["bash", "zsh", "fish"]);
     expect(await complete(["kit", "help", "env"])).toEqual(["environment"]);

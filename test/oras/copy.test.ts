@@ -164,7 +164,7 @@ describe("executeCopy / copy", () => {
 
     const result = await copy(src, "v1", dst, "stable");
     expect(result.root.digest).toBe(g.index.desc.digest);
-    expect(result.stats).toEqual({ uploaded: 8, mounted: 0, skipped: 0, bytesTransferred: result.plan.totalBytes });
+    expect(result.stats).toEqual({ uploaded: 8, mounted: 0, skipped: 0, bytesTransferred: result.plan.totalBytes, retries: 0, resumes: 0 });
     for (const c of g.all) expect(await bytesOf(dst, c.desc.digest, c.desc.size)).toEqual(c.bytes);
     expect((await dst.resolve("stable")).digest).toBe(g.index.desc.digest);
   });
@@ -180,7 +180,7 @@ describe("executeCopy / copy", () => {
     const again = await copyGraph(src, observed(dst, rec), g.index.desc, { onProgress: (e) => events.push(e) });
     expect(again.plan.nodes.every((n) => n.action === "skip")).toBe(true);
     expect(again.plan.bytesToTransfer).toBe(0);
-    expect(again.stats).toEqual({ uploaded: 0, mounted: 0, skipped: 8, bytesTransferred: 0 });
+    expect(again.stats).toEqual({ uploaded: 0, mounted: 0, skipped: 8, bytesTransferred: 0, retries: 0, resumes: 0 });
     expect(rec.pushed).toEqual([]);
     expect(events.map((e) => e.type)).toEqual(Array(8).fill("skip"));
   });

@@ -15,7 +15,8 @@
  *   resetConnection reset the TCP connection before any response
  *   redirectTo      307 to the blob on a second listener ("other-origin": another port, so another origin,
  *                   like a CDN with a presigned URL) or back to this one ("same-origin")
- *   otherwise forward to the registry and then apply any of: replaceHeader, corruptBody, resetAfterBytes
+ *   otherwise forward to the registry and then apply any of: replaceHeader, corruptBody, resetAfterBytes,
+ *                   stallAfterBytes
  *
  * Other-origin redirects behave like presigned URLs: the ticket in the URL is the credential, and the
  * second listener uses the Authorization of the request that was redirected when it asks the registry,
@@ -60,6 +61,8 @@ export interface FaultRule {
   corruptAt?: number;
   /** Send the response head and exactly this many body bytes, then close the connection mid-response. */
   resetAfterBytes?: number;
+  /** Send the response head and exactly this many body bytes, then nothing more (the connection stays open until the client gives up). */
+  stallAfterBytes?: number;
 }
 
 export interface ActiveRule {
@@ -76,6 +79,8 @@ export interface ProxyRequestRecord {
   /** Path and query as received (tickets included). */
   url: string;
   hasAuthorization: boolean;
+  /** The Range header of the request, if it had one. */
+  range: string | undefined;
   /** The rule that fired for this request, if any. */
   rule: ActiveRule | undefined;
   /** Status sent to the client; undefined if the connection was reset before a response. */
@@ -193,6 +198,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       const stages: NodeJS.ReadWriteStream[] = [];
       if (rule?.corruptBody) stages.push(flipByteAt(rule.corruptAt ?? 0));
       if (rule?.resetAfterBytes !== undefined) stages.push(resetAfter(rule.resetAfterBytes, res.socket));
+      if (rule?.stallAfterBytes !== undefined) stages.push(stallAfter(rule.stallAfterBytes));
       pipeline([up, ...stages, res], () => {
         // Errors here mean one side went away; nothing useful to report to the other.
       });
@@ -229,6 +235,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       method,
       url,
       hasAuthorization: req.headers.authorization !== undefined,
+      range: req.headers.range,
       rule: undefined,
       status: undefined,
     };
@@ -401,6 +408,21 @@ function resetAfter(limit: number, socket: net.Socket | null): Transform {
       // tests that resume from a partial body need exactly `limit` bytes delivered.
       setImmediate(() => socket?.end(() => socket.destroy()));
       callback();
+    },
+  });
+}
+
+/** Pass `limit` bytes, then swallow the rest and never end: the client sees a body that goes silent. */
+function stallAfter(limit: number): Transform {
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      const room = Math.max(0, limit - sent);
+      sent += Math.min(room, chunk.length);
+      callback(null, room > 0 ? chunk.subarray(0, room) : undefined);
+    },
+    flush() {
+      // Never call back: the response is never finished.
     },
   });
 }

@@ -2,7 +2,9 @@ import { UsageError } from "../../oras/errors.js";
 import { formatReference, parseTargetReference } from "../../oras/reference.js";
 import { copyReference } from "../../oras/targets.js";
 import { sayingExpandedNames } from "../implied-registry.js";
-import { printJson, printLine } from "../output.js";
+import type { CopyProgressEvent } from "../../oras/copy/index.js";
+import { printError, printJson, printLine } from "../output.js";
+import { debugEnabled } from "../exit.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
 interface CopyFlags extends RemoteFlags {
@@ -21,7 +23,7 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
       [srcText, srcRef],
       [dstText, dstRef],
     ],
-    () => copyReference(srcRef, dstRef, { remote: remoteOptions(flags), concurrency, dryRun }),
+    () => copyReference(srcRef, dstRef, { remote: remoteOptions(flags), concurrency, dryRun, ...debugProgress() }),
   );
 
   const dstName = formatReference({ ...dstRef, tag: undefined, digest: result.root.digest });
@@ -46,6 +48,18 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
     printLine(`would copy ${result.plan.bytesToTransfer} of ${result.plan.totalBytes} bytes`);
   }
   printLine(result.root.digest);
+}
+
+/** With --debug, a line for each blob upload copy begins again. */
+function debugProgress(): { onProgress?: (event: CopyProgressEvent) => void } {
+  if (!debugEnabled(process.argv)) return {};
+  return {
+    onProgress: (event) => {
+      if (event.type !== "retry") return;
+      const reason = event.error instanceof Error ? event.error.message : String(event.error);
+      printError(`kit: debug: ${reason}; sending blob ${event.node.descriptor.digest} again (attempt ${event.attempt})`);
+    },
+  };
 }
 
 function parseConcurrency(text: string | undefined): number | undefined {

@@ -9,6 +9,7 @@ import { Transform, type Readable, type TransformCallback } from "node:stream";
 import type { Descriptor } from "../descriptor.js";
 import { MAX_MANIFEST_BYTES } from "../manifest.js";
 import { InvalidContentError, UnsupportedError } from "../errors.js";
+import { isTransientError } from "../transient.js";
 import type { Mounter, ReadOnlyStorage, ReferencePusher, Storage, Tagger } from "../target.js";
 import { fetchAll } from "../verify.js";
 import { Semaphore, TaskGroup } from "./limiter.js";
@@ -25,6 +26,8 @@ export type CopyProgressEvent =
   | { type: "bytes"; node: PlanNode; transferred: number }
   /** `via` is "upload" also for a planned mount that the registry declined. */
   | { type: "done"; node: PlanNode; via: "upload" | "mount" }
+  /** A blob upload that failed transiently is sent again from its first byte (attempt 2, 3, …). */
+  | { type: "retry"; node: PlanNode; attempt: number; error: unknown }
   | { type: "tag"; descriptor: Descriptor; tag: string };
 
 export interface ExecuteOptions {
@@ -48,7 +51,18 @@ export interface CopyStats {
   skipped: number;
   /** Bytes pushed through this process (mounted blobs excluded). */
   bytesTransferred: number;
+  /**
+   * Things done again after a transient failure. executeCopy counts the blob
+   * uploads it restarted; copyReference adds the requests its registry
+   * clients retried and the downloads they restarted.
+   */
+  retries: number;
+  /** Blob downloads continued with a Range request (counted by copyReference, 0 here). */
+  resumes: number;
 }
+
+/** How often one blob upload that failed transiently (a reset, a 503) is begun again: fresh from the source. */
+export const BLOB_UPLOAD_ATTEMPTS = 3;
 
 export async function executeCopy(
   src: ReadOnlyStorage,
@@ -65,7 +79,7 @@ export async function executeCopy(
   const emit = opts.onProgress ?? (() => {});
   const slots = new Semaphore(opts.concurrency ?? DEFAULT_CONCURRENCY);
   const group = new TaskGroup(opts.signal);
-  const stats: CopyStats = { uploaded: 0, mounted: 0, skipped: 0, bytesTransferred: 0 };
+  const stats: CopyStats = { uploaded: 0, mounted: 0, skipped: 0, bytesTransferred: 0, retries: 0, resumes: 0 };
   const rootDigest = plan.root.digest;
   // The root goes up with its tag in one request when the destination can do that.
   const tagOnPush = tag !== undefined && typeof dst.pushReference === "function";
@@ -78,7 +92,27 @@ export async function executeCopy(
   };
   const toDestination = <T>(op: () => Promise<T>): Promise<T> => atSide("destination", dst, op);
 
+  /**
+   * A stream, once read, cannot be sent again; so a blob upload that broke
+   * transiently on the destination's side is begun again with a fresh fetch
+   * from the source, a bounded number of times.
+   */
   const pushBlob = async (node: PlanNode, signal: AbortSignal): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await pushBlobOnce(node, signal);
+        return;
+      } catch (err) {
+        if (attempt >= BLOB_UPLOAD_ATTEMPTS || signal.aborted || !(err instanceof FromDestination) || !isTransientError(err.error)) {
+          throw err instanceof FromDestination ? err.error : err;
+        }
+        stats.retries++;
+        emit({ type: "retry", node, attempt: attempt + 1, error: err.error });
+      }
+    }
+  };
+
+  const pushBlobOnce = async (node: PlanNode, signal: AbortSignal): Promise<void> => {
     const desc = node.descriptor;
     const source = await atSide("source", src, () => src.fetch(desc, { verify: verifySource, signal }));
     const feed = new SourceFeed(source, opts.onProgress ? (n) => emit({ type: "bytes", node, transferred: n }) : undefined);
@@ -89,7 +123,8 @@ export async function executeCopy(
       // The destination may have given up without draining the source; free its connection.
       source.destroy();
       feed.destroy();
-      throw fromSource ? onSide(err, "source", src) : onSide(err, "destination", dst);
+      if (fromSource) throw onSide(err, "source", src);
+      throw new FromDestination(onSide(err, "destination", dst));
     }
   };
 
@@ -154,6 +189,11 @@ export async function executeCopy(
   }
   if (tag !== undefined) emit({ type: "tag", descriptor: plan.root, tag });
   return stats;
+}
+
+/** A failure of the destination's, wrapped so that pushBlob can tell it from the source's. */
+class FromDestination {
+  constructor(readonly error: unknown) {}
 }
 
 /**

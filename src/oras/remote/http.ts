@@ -12,8 +12,11 @@ import type { Agent, Dispatcher } from "undici";
 // The registry client needs the Agent and request() only, and request() works on any Dispatcher.
 import AgentClass from "undici/lib/dispatcher/agent.js";
 import undiciApi from "undici/lib/api/index.js";
-import { NetworkError, OciError } from "../errors.js";
+import { errorCode, NetworkError, OciError } from "../errors.js";
+import { isTransientError } from "../transient.js";
+import { readAllLimited } from "../verify.js";
 import { proxyLabel, proxySelector, type ProxySettings } from "./proxy.js";
+import { DEFAULT_TIMEOUTS, formatDuration, type Timeouts } from "./timeouts.js";
 
 export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -44,6 +47,8 @@ export interface HttpResponse {
   /** The request that produced this response (after redirects, which may turn a POST into a GET). */
   method: HttpMethod;
   url: URL;
+  /** The idle-body limit the body is read under, for messages. */
+  idleBodyMs?: number;
 }
 
 export type Send = (req: HttpRequest) => Promise<HttpResponse>;
@@ -86,6 +91,8 @@ export function sameOrigin(a: URL, b: URL | string): boolean {
 export interface AgentOptions {
   /** Skip TLS certificate verification. */
   insecure?: boolean;
+  /** TCP and TLS set-up limit; default DEFAULT_TIMEOUTS.connectMs. 0: none. */
+  connectTimeoutMs?: number;
 }
 
 export interface ConnectionOptions extends AgentOptions {
@@ -93,19 +100,27 @@ export interface ConnectionOptions extends AgentOptions {
   proxy?: ProxySettings;
 }
 
-/** Pool settings of every connection, direct or through a proxy. Connections per origin: enough for parallel blob transfers, few enough to be polite. */
-const POOL_OPTIONS = { connections: 8, keepAliveTimeout: 30_000, headersTimeout: 120_000, bodyTimeout: 300_000 } as const;
+/**
+ * Pool settings of every connection, direct or through a proxy. Connections per origin: enough for parallel blob
+ * transfers, few enough to be polite. Header and body limits are set per request (undiciSend), not here.
+ */
+const POOL_OPTIONS = { connections: 8, keepAliveTimeout: 30_000 } as const;
 
 function tlsOptions(opts: AgentOptions): { timeout: number; rejectUnauthorized?: false } {
-  return opts.insecure ? { timeout: 15_000, rejectUnauthorized: false } : { timeout: 15_000 };
+  const timeout = opts.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs;
+  return opts.insecure ? { timeout, rejectUnauthorized: false } : { timeout };
+}
+
+function agentKey(opts: AgentOptions): string {
+  return `${opts.insecure ? "insecure" : "verified"} connect=${opts.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs}`;
 }
 
 const agents = new Map<string, Agent>();
 const proxyAgents = new Map<string, Dispatcher>();
 
-/** The process-wide Agent (one for verified TLS, one for --insecure). */
+/** The process-wide Agent for these options (one per TLS mode and connect limit). */
 export function sharedAgent(opts: AgentOptions = {}): Agent {
-  const key = opts.insecure ? "insecure" : "verified";
+  const key = agentKey(opts);
   let agent = agents.get(key);
   if (agent === undefined) {
     agent = new AgentClass({ ...POOL_OPTIONS, connect: tlsOptions(opts) });
@@ -116,7 +131,7 @@ export function sharedAgent(opts: AgentOptions = {}): Agent {
 
 /** The process-wide dispatcher through `proxy`; undici's proxy code is loaded on first use only. */
 async function sharedProxyAgent(proxy: URL, opts: AgentOptions): Promise<Dispatcher> {
-  const key = `${opts.insecure ? "insecure" : "verified"} ${proxy.href}`;
+  const key = `${agentKey(opts)} ${proxy.href}`;
   const existing = proxyAgents.get(key);
   if (existing !== undefined) return existing;
   const { createProxyAgent } = await import("./proxy-agent.js");
@@ -139,14 +154,14 @@ export async function closeSharedAgents(): Promise<void> {
  * or, when proxies are configured, through the proxy each request's URL needs
  * (token servers and storage redirects are chosen for on their own host).
  */
-export function connectionSend(opts: ConnectionOptions = {}): Send {
-  const direct = undiciSend(sharedAgent(opts));
+export function connectionSend(opts: ConnectionOptions = {}, timeouts: RequestTimeouts = DEFAULT_TIMEOUTS): Send {
+  const direct = undiciSend(sharedAgent(opts), timeouts);
   const select = proxySelector(opts.proxy);
   if (select === undefined) return direct;
   return async (req) => {
     const proxy = select(req.url);
     if (proxy === undefined) return direct(req);
-    return undiciSend(await sharedProxyAgent(proxy, opts), proxy)(req);
+    return undiciSend(await sharedProxyAgent(proxy, opts), timeouts, proxy)(req);
   };
 }
 
@@ -154,11 +169,15 @@ function materialise(body: RequestBody | undefined): string | Uint8Array | Reada
   return typeof body === "function" ? body() : body;
 }
 
+/** The limits undiciSend applies to each request. */
+export type RequestTimeouts = Pick<Timeouts, "connectMs" | "headersMs" | "idleBodyMs">;
+
 /**
- * One HTTP exchange through undici; connection failures become NetworkError.
+ * The innermost Send: one HTTP exchange through undici, with the header and
+ * idle-body limits; connection failures and timeouts become NetworkError.
  * `via`: the proxy the dispatcher goes through, named in those errors.
  */
-export function undiciSend(dispatcher: Dispatcher, via?: URL): Send {
+export function undiciSend(dispatcher: Dispatcher, timeouts: RequestTimeouts = DEFAULT_TIMEOUTS, via?: URL): Send {
   return async (req) => {
     try {
       const res = await undiciApi.request.call(dispatcher, {
@@ -168,14 +187,23 @@ export function undiciSend(dispatcher: Dispatcher, via?: URL): Send {
         headers: req.headers,
         body: materialise(req.body) ?? null,
         signal: req.signal,
+        headersTimeout: timeouts.headersMs,
+        bodyTimeout: timeouts.idleBodyMs,
       });
-      return { status: res.statusCode, headers: res.headers, body: res.body, method: req.method, url: req.url };
+      return { status: res.statusCode, headers: res.headers, body: res.body, method: req.method, url: req.url, idleBodyMs: timeouts.idleBodyMs };
     } catch (err) {
-      // Our own errors (e.g. a verifying upload source) and aborts pass through untouched.
-      if (err instanceof OciError || req.signal?.aborted) throw err;
-      throw via === undefined ? networkError(req.url, err) : proxiedNetworkError(req.url, via, err);
+      // An abort is rethrown as its reason: a deadline's NetworkError, or the caller's own.
+      if (req.signal?.aborted) throw abortReason(req.signal, err);
+      // Our own errors (e.g. a verifying upload source) pass through untouched.
+      if (err instanceof OciError) throw err;
+      throw via === undefined ? networkError(req, err, timeouts) : proxiedNetworkError(req, via, err, timeouts);
     }
   };
+}
+
+/** What a request aborted by signal rejects with: an error of ours when the signal carries one. */
+export function abortReason(signal: AbortSignal, fallback: unknown): unknown {
+  return signal.reason instanceof OciError ? signal.reason : fallback;
 }
 
 const CONNECTION_CODES: Record<string, string> = {
@@ -189,8 +217,6 @@ const CONNECTION_CODES: Record<string, string> = {
   ENETUNREACH: "network unreachable",
   UND_ERR_SOCKET: "connection closed unexpectedly",
   UND_ERR_CLOSED: "connection closed",
-  UND_ERR_CONNECT_TIMEOUT: "connection timed out",
-  UND_ERR_HEADERS_TIMEOUT: "no response within the time limit",
   UND_ERR_BODY_TIMEOUT: "response stalled",
 };
 
@@ -203,29 +229,30 @@ const TLS_CODES = new Set([
   "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
 ]);
 
-/** The innermost error code of a failure, looking through undici's and Node's wrapping. */
-export function errorCode(err: unknown): string | undefined {
-  let found: string | undefined;
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string") found = code;
-  }
-  return found;
+function connectionFailure(code: string | undefined): string {
+  return (code && CONNECTION_CODES[code]) ?? (code ? `connection failed (${code})` : "connection failed");
 }
 
-function networkError(url: URL, err: unknown): NetworkError {
+/** "GET /v2/team/app/manifests/v1": the request as messages name it (never the query, which may hold secrets). */
+export function describeRequest(req: Pick<HttpRequest, "method" | "url">): string {
+  return `${req.method} ${req.url.pathname}`;
+}
+
+function networkError(req: HttpRequest, err: unknown, timeouts: RequestTimeouts): NetworkError {
+  const url = req.url;
   const code = errorCode(err);
-  return (
-    tlsError(url, err, code) ??
-    new NetworkError(`cannot reach ${url.host}: ${connectionFailure(code)}`, {
+  if (code === "UND_ERR_HEADERS_TIMEOUT") {
+    return new NetworkError(`${url.host} sent no response headers for ${formatDuration(timeouts.headersMs)} to ${describeRequest(req)}`, {
       cause: err,
-      hint: `check that ${url.host} is the right registry address and that it is running`,
-    })
-  );
-}
-
-/** A TLS failure with the registry (also inside a proxy's tunnel), or undefined for any other failure. */
-function tlsError(url: URL, err: unknown, code: string | undefined): NetworkError | undefined {
+      hint: "the registry accepted the connection but does not answer; try again later, or allow more time with --headers-timeout",
+    });
+  }
+  if (code === "UND_ERR_CONNECT_TIMEOUT") {
+    return new NetworkError(`cannot reach ${url.host}: no connection within ${formatDuration(timeouts.connectMs)}`, {
+      cause: err,
+      hint: `check that ${url.host} is the right registry address and reachable from here, or allow more time with --connect-timeout`,
+    });
+  }
   if (code !== undefined && TLS_CODES.has(code)) {
     return new NetworkError(`cannot reach ${url.host}: TLS certificate not trusted (${code})`, {
       cause: err,
@@ -238,11 +265,10 @@ function tlsError(url: URL, err: unknown, code: string | undefined): NetworkErro
       hint: "if the registry speaks plain HTTP, pass --plain-http",
     });
   }
-  return undefined;
-}
-
-function connectionFailure(code: string | undefined): string {
-  return (code && CONNECTION_CODES[code]) ?? (code ? `connection failed (${code})` : "connection failed");
+  return new NetworkError(`cannot reach ${url.host}: ${connectionFailure(code)}`, {
+    cause: err,
+    hint: `check that ${url.host} is the right registry address and that it is running`,
+  });
 }
 
 /** Failures to open a connection: through a proxy, only the proxy is connected to. */
@@ -255,7 +281,8 @@ function proxyRefusal(err: unknown): number | undefined {
 }
 
 /** A failure of a request sent through the proxy `via`, naming the proxy (never its credentials). */
-function proxiedNetworkError(url: URL, via: URL, err: unknown): NetworkError {
+function proxiedNetworkError(req: HttpRequest, via: URL, err: unknown, timeouts: RequestTimeouts): NetworkError {
+  const url = req.url;
   const proxy = proxyLabel(via);
   const refusal = proxyRefusal(err);
   if (refusal === 407) {
@@ -272,33 +299,69 @@ function proxiedNetworkError(url: URL, via: URL, err: unknown): NetworkError {
     });
   }
   const code = errorCode(err);
+  // A stalled answer is the registry's (the proxy relays it): said as for a direct connection.
+  if (code === "UND_ERR_HEADERS_TIMEOUT") return networkError(req, err, timeouts);
   if (code !== undefined && CONNECT_CODES.has(code)) {
     return new NetworkError(`cannot reach the proxy ${proxy} for ${url.host}: ${connectionFailure(code)}`, {
       cause: err,
       hint: `check the proxy's address and that it is running, or list ${url.hostname} in NO_PROXY to connect directly`,
     });
   }
-  return (
-    tlsError(url, err, code) ??
-    new NetworkError(`cannot reach ${url.host} through the proxy ${proxy}: ${connectionFailure(code)}`, {
-      cause: err,
-      hint: `check that ${url.host} is the right registry address and that it is running`,
-    })
-  );
+  if ((code !== undefined && TLS_CODES.has(code)) || code === "EPROTO") return networkError(req, err, timeouts);
+  return new NetworkError(`cannot reach ${url.host} through the proxy ${proxy}: ${connectionFailure(code)}`, {
+    cause: err,
+    hint: `check that ${url.host} is the right registry address and that it is running`,
+  });
 }
 
 /** Connection-level failures worth another attempt (the server may have been restarting or dropped us). */
 export function isRetryableNetworkError(err: unknown): boolean {
-  if (!(err instanceof NetworkError)) return false;
-  const code = errorCode(err.cause);
-  return (
-    code === "ECONNRESET" ||
-    code === "ECONNREFUSED" ||
-    code === "EPIPE" ||
-    code === "ETIMEDOUT" ||
-    code === "UND_ERR_SOCKET" ||
-    code === "UND_ERR_CLOSED" ||
-    code === "UND_ERR_CONNECT_TIMEOUT" ||
-    code === "UND_ERR_HEADERS_TIMEOUT"
-  );
+  return err instanceof NetworkError && isTransientError(err);
+}
+
+/**
+ * A failure while reading a response body as one of ours, naming the host,
+ * what was being read and how far it got: "r.example stopped sending the body
+ * of blob sha256:… after 1234 bytes, idle for 30 s". Our own errors (a size
+ * limit, a deadline) pass through.
+ */
+export function bodyFailure(res: Pick<HttpResponse, "url" | "idleBodyMs">, err: unknown, what: string, received?: number): unknown {
+  if (err instanceof OciError) return err;
+  if (err instanceof Error && err.name === "AbortError") return err;
+  const code = errorCode(err);
+  const host = res.url.host;
+  const after = received !== undefined ? ` after ${received} bytes` : "";
+  if (code === "UND_ERR_BODY_TIMEOUT") {
+    const idle = res.idleBodyMs !== undefined ? `, idle for ${formatDuration(res.idleBodyMs)}` : "";
+    return new NetworkError(`${host} stopped sending the body of ${what}${after}${idle}`, {
+      cause: err,
+      hint: "the registry stalled mid-transfer; try again later, or allow more time with --idle-timeout",
+    });
+  }
+  const broken = new NetworkError(`connection to ${host} broke while reading ${what}${after}: ${connectionReason(err)}`, { cause: err });
+  brokenBodies.add(broken);
+  return broken;
+}
+
+/** What happened to a connection, in a few words ("connection reset"), for messages. */
+export function connectionReason(err: unknown): string {
+  const code = errorCode(err);
+  return (code && CONNECTION_CODES[code]) ?? (err instanceof Error ? err.message : String(err));
+}
+
+/** The failures bodyFailure made of a body that broke off (not of one that stalled). */
+const brokenBodies = new WeakSet<object>();
+
+/** Whether err is a response body that broke off transiently (a reset, a premature close): worth fetching again. */
+export function isBrokenBody(err: unknown): boolean {
+  return err instanceof NetworkError && brokenBodies.has(err) && isTransientError(err);
+}
+
+/** A whole (small) response body, at most `limit` bytes (readAllLimited); a broken or stalled body fails with bodyFailure's NetworkError. */
+export async function readResponse(res: HttpResponse, limit: number, what: string): Promise<Buffer> {
+  try {
+    return await readAllLimited(res.body, limit, what);
+  } catch (err) {
+    throw bodyFailure(res, err, what);
+  }
 }

@@ -9,9 +9,9 @@ import { MANIFEST_MEDIA_TYPES, isManifestMediaType } from "../descriptor.js";
 import { MAX_MANIFEST_BYTES } from "../manifest.js";
 import { digestOf, isDigest, parseDigest } from "../digest.js";
 import { DigestMismatchError, InvalidContentError, RegistryError, SizeLimitError } from "../errors.js";
-import { readAllLimited, verifyBytes } from "../verify.js";
+import { verifyBytes } from "../verify.js";
 import { deleteScope, pullScope, pushScope } from "./auth/scope.js";
-import { discard, header, type HttpResponse } from "./http.js";
+import { discard, header, readResponse, type HttpResponse } from "./http.js";
 import { repoErrorContext, type RepoContext } from "./registry-client.js";
 import { errorFromResponse, registryResponse, type ErrorContext } from "./response-errors.js";
 
@@ -93,8 +93,12 @@ function checkManifestDigest(bytes: Buffer, reference: string, claimed: string |
   return digestOf(bytes);
 }
 
-/** GET a manifest by tag or digest, bounded and verified. */
-export async function getManifest(ctx: RepoContext, reference: string, signal?: AbortSignal): Promise<ManifestContent> {
+/** GET a manifest by tag or digest, bounded and verified; fetched again when its body breaks off. */
+export function getManifest(ctx: RepoContext, reference: string, signal?: AbortSignal): Promise<ManifestContent> {
+  return ctx.client.retryBrokenBody(`GET /v2/${ctx.repository}/manifests/${reference}`, signal, () => getManifestOnce(ctx, reference, signal));
+}
+
+async function getManifestOnce(ctx: RepoContext, reference: string, signal?: AbortSignal): Promise<ManifestContent> {
   const ectx = manifestContext(ctx, reference, "fetch");
   const res = await ctx.client.send({
     method: "GET",
@@ -111,7 +115,7 @@ export async function getManifest(ctx: RepoContext, reference: string, signal?: 
     throw new SizeLimitError(MAX_MANIFEST_BYTES, `${what} (${length} bytes)`);
   }
   const claimed = claimedDigest(res, ectx);
-  const bytes = await readAllLimited(res.body, MAX_MANIFEST_BYTES, what);
+  const bytes = await readResponse(res, MAX_MANIFEST_BYTES, what);
   const digest = checkManifestDigest(bytes, reference, claimed, what);
   const mediaType = manifestMediaType(res, bytes, what)!;
   return { descriptor: { mediaType, digest, size: bytes.length }, bytes };

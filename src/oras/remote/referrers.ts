@@ -9,9 +9,8 @@ import { MediaType } from "../descriptor.js";
 import { digestOf, parseDigest } from "../digest.js";
 import { NotFoundError } from "../errors.js";
 import { MAX_MANIFEST_BYTES, parseReferrersIndex } from "../manifest.js";
-import { readAllLimited } from "../verify.js";
 import { pullScope } from "./auth/scope.js";
-import { discard, header } from "./http.js";
+import { discard, header, readResponse } from "./http.js";
 import { getManifest, putManifest } from "./manifests.js";
 import { repoErrorContext, type RepoContext } from "./registry-client.js";
 import { errorFromResponse } from "./response-errors.js";
@@ -78,7 +77,7 @@ async function referrersFromApi(
       throw await errorFromResponse(res, repoErrorContext(ctx, where, "list"));
     }
     const filtered = (header(res.headers, "oci-filters-applied") ?? "").split(",").map((s) => s.trim()).includes("artifactType");
-    const bytes = await readAllLimited(res.body, MAX_MANIFEST_BYTES, where);
+    const bytes = await readResponse(res, MAX_MANIFEST_BYTES, where);
     const list = parseReferrersIndex(bytes, where);
     out.push(...(filtered ? list : filterByType(list, opts.artifactType)));
     const link = nextLink(header(res.headers, "link"));

@@ -7,11 +7,12 @@ import { Redactor } from "../redact.js";
 import { isLoopbackRegistry, registryEndpoint } from "../reference.js";
 import { AuthCache, authLayer, DEFAULT_OAUTH_CLIENT_ID } from "./auth/client.js";
 import type { CredentialProvider } from "./auth/credentials.js";
-import { composeOutermostFirst, connectionSend, undiciSend, type ConnectionOptions, type Layer, type Send } from "./http.js";
+import { composeOutermostFirst, connectionSend, isBrokenBody, undiciSend, type ConnectionOptions, type Layer, type Send } from "./http.js";
 import type { ProxySettings } from "./proxy.js";
 import { MAX_REDIRECTS, redirectLayer } from "./redirect.js";
 import { DEFAULT_LOGIN_COMMAND, type ErrorContext } from "./response-errors.js";
-import { retryLayer, type RetryLayerOptions, type RetryPolicy } from "./retry.js";
+import { backoffDelay, DEFAULT_RETRY_POLICY, passesDeadline, pause, retryLayer, type RetryEvent, type RetryLayerOptions, type RetryPolicy } from "./retry.js";
+import { asOperation, resolveTimeouts, startOperation, type Operation, type Timeouts } from "./timeouts.js";
 import type { UploadPolicy } from "./upload-policy.js";
 
 export interface RemoteOptions {
@@ -32,6 +33,15 @@ export interface RemoteOptions {
   /** OAuth2 client_id presented when exchanging an identity (refresh) token. Default "oci-client". */
   oauthClientId?: string;
   retry?: Partial<RetryPolicy>;
+  /**
+   * Time limits (DEFAULT_TIMEOUTS: connect 30 s, response headers 60 s, 30 s
+   * of silence mid-body, no operation deadline). A request that runs out of
+   * time fails with a NetworkError saying what it waited for; it is not retried.
+   * connectMs is applied by the shared Agent: a `dispatcher` given brings its own.
+   */
+  timeouts?: Partial<Timeouts>;
+  /** Told of every retry, resume and restart (to log or count them; the library never prints). */
+  onRetry?: (event: RetryEvent) => void;
   /** Test hook: replaces the sleep between retries. */
   retrySleep?: RetryLayerOptions["sleep"];
   maxRedirects?: number;
@@ -84,6 +94,8 @@ export class RegistryClient {
   readonly redactor = new Redactor();
   /** The full pipeline for registry requests. */
   readonly send: Send;
+  /** options.timeouts over the defaults. */
+  readonly timeouts: Timeouts;
 
   constructor(registry: string, options: RemoteOptions = {}) {
     this.registry = registry;
@@ -91,12 +103,14 @@ export class RegistryClient {
     this.origin = `${registryScheme(registry, options.plainHttp)}//${registryEndpoint(registry)}`;
     this.authCache = options.authCache ?? new AuthCache();
     this.loginCommand = options.loginCommand ?? DEFAULT_LOGIN_COMMAND;
-    const connection: ConnectionOptions = { insecure: options.insecure ?? false };
+    this.timeouts = resolveTimeouts(options.timeouts);
+    const connection: ConnectionOptions = { insecure: options.insecure ?? false, connectTimeoutMs: this.timeouts.connectMs };
     if (options.proxy) connection.proxy = options.proxy;
-    const base = options.dispatcher ? undiciSend(options.dispatcher) : connectionSend(connection);
-    const retryOpts: RetryLayerOptions = {};
+    const base = options.dispatcher ? undiciSend(options.dispatcher, this.timeouts) : connectionSend(connection, this.timeouts);
+    const retryOpts: RetryLayerOptions = { registry };
     if (options.retry) retryOpts.policy = options.retry;
     if (options.retrySleep) retryOpts.sleep = options.retrySleep;
+    if (options.onRetry) retryOpts.onRetry = options.onRetry;
     const plumbing: Layer[] = [userAgentLayer(options.userAgent), redirectLayer(options.maxRedirects ?? MAX_REDIRECTS), retryLayer(retryOpts)];
     const tokenSend = composeOutermostFirst(base, ...plumbing);
     const auth = authLayer({
@@ -122,5 +136,39 @@ export class RegistryClient {
   /** An absolute URL on this registry for a path such as `/v2/`. */
   url(path: string): URL {
     return new URL(path, this.origin);
+  }
+
+  /** Tell options.onRetry (if any) of a retry made above the request pipeline (a resumed download). */
+  reportRetry(event: Omit<RetryEvent, "registry">): void {
+    this.options.onRetry?.({ ...event, registry: this.registry });
+  }
+
+  /** Start the clock on one operation about `what` ("fetch blob sha256:… from r.example/team/app"); see Timeouts.operationMs. */
+  startOperation(what: string, signal?: AbortSignal): Operation {
+    return startOperation(this.timeouts.operationMs, what, signal);
+  }
+
+  /**
+   * fn again when a response body it reads whole (a manifest) broke off
+   * transiently: the retry layer can retry a request only until its headers
+   * arrive. Within the retry policy's attempts and the operation deadline.
+   */
+  async retryBrokenBody<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...this.options.retry };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const wait = backoffDelay(attempt, policy);
+        if (!isBrokenBody(err) || signal?.aborted || attempt >= policy.maxAttempts || passesDeadline(wait, signal)) throw err;
+        this.reportRetry({ kind: "retry", what, reason: (err as Error).message, attempt: attempt + 1, delayMs: wait });
+        await pause(wait, signal, this.options.retrySleep);
+      }
+    }
+  }
+
+  /** Run fn as one operation under the deadline. */
+  operation<T>(what: string, signal: AbortSignal | undefined, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    return asOperation(this.timeouts.operationMs, what, signal, fn);
   }
 }

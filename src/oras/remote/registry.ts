@@ -25,11 +25,15 @@ export class RemoteRegistry {
    * credentials), NetworkError, RegistryError.
    */
   async ping(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.client.operation(`check ${this.registry}`, opts.signal, (signal) => this.checkApi(signal));
+  }
+
+  private async checkApi(signal: AbortSignal | undefined): Promise<void> {
     const res = await this.client.send({
       method: "GET",
       url: this.client.url("/v2/"),
       headers: {},
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(signal ? { signal } : {}),
     });
     if (res.status !== 200) {
       if (res.status === 404) {

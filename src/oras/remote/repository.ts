@@ -75,22 +75,31 @@ export class RemoteRepository implements Target, Mounter, TagLister, Predecessor
     return named;
   }
 
+  /** Run fn as one operation (Timeouts.operationMs) about `what`. */
+  private op<T>(what: string, opts: Signal, fn: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+    return this.client.operation(`${what} in ${this.name}`, opts.signal, fn);
+  }
+
   async resolve(reference: string, opts: Signal = {}): Promise<Descriptor> {
-    return resolveManifest(this.ctx, this.reference(reference), opts.signal);
+    const named = this.reference(reference);
+    return this.op(`resolve ${named}`, opts, (signal) => resolveManifest(this.ctx, named, signal));
   }
 
   /** The manifest bytes (bounded, verified) and their descriptor, by tag or digest. */
   async fetchManifest(reference: string, opts: Signal = {}): Promise<ManifestContent> {
-    return getManifest(this.ctx, this.reference(reference), opts.signal);
+    const named = this.reference(reference);
+    return this.op(`fetch manifest ${named}`, opts, (signal) => getManifest(this.ctx, named, signal));
   }
 
   async exists(desc: Descriptor, opts: Signal = {}): Promise<boolean> {
-    return isManifestMediaType(desc.mediaType) ? manifestExists(this.ctx, desc, opts.signal) : blobExists(this.ctx, desc, opts.signal);
+    return this.op(`check ${desc.digest}`, opts, (signal) =>
+      isManifestMediaType(desc.mediaType) ? manifestExists(this.ctx, desc, signal) : blobExists(this.ctx, desc, signal),
+    );
   }
 
   async fetch(desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
     if (!isManifestMediaType(desc.mediaType)) return fetchBlob(this.ctx, desc, opts);
-    const { bytes } = await getManifest(this.ctx, desc.digest, opts.signal); // digest checked there
+    const { bytes } = await this.op(`fetch manifest ${desc.digest}`, opts, (signal) => getManifest(this.ctx, desc.digest, signal)); // digest checked there
     if (bytes.length !== desc.size) throw new SizeMismatchError(desc.size, bytes.length, `manifest ${desc.digest} from ${this.name}`);
     return Readable.from([bytes]);
   }
@@ -104,7 +113,7 @@ export class RemoteRepository implements Target, Mounter, TagLister, Predecessor
       await this.pushManifest(desc, bytes, opts);
       return;
     }
-    await uploadBlob(this.ctx, desc, content, this.uploadPolicy, opts.signal);
+    await this.op(`push blob ${desc.digest}`, opts, (signal) => uploadBlob(this.ctx, desc, content, this.uploadPolicy, signal));
   }
 
   /**
@@ -115,35 +124,47 @@ export class RemoteRepository implements Target, Mounter, TagLister, Predecessor
   async pushManifest(desc: Descriptor, bytes: Uint8Array, opts: PushManifestOptions = {}): Promise<void> {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (opts.tag !== undefined && !isValidTag(opts.tag)) throw new InvalidReferenceError(`invalid tag "${opts.tag}"`);
-    const result = await putManifest(this.ctx, desc, buf, opts.tag ?? desc.digest, opts.signal);
-    if (result.subject !== undefined) return;
-    const links = manifestLinks(buf);
-    if (links?.subject) await addToReferrersIndex(this.ctx, links.subject, referrerDescriptor(desc, links), opts.signal);
+    await this.op(`push manifest ${desc.digest}`, opts, async (signal) => {
+      const result = await putManifest(this.ctx, desc, buf, opts.tag ?? desc.digest, signal);
+      if (result.subject !== undefined) return;
+      const links = manifestLinks(buf);
+      if (links?.subject) await addToReferrersIndex(this.ctx, links.subject, referrerDescriptor(desc, links), signal);
+    });
   }
 
   /** Point tag at an existing manifest: fetch it by digest and PUT it under the tag. */
   async tag(desc: Descriptor, tag: string, opts: Signal = {}): Promise<void> {
     if (!isValidTag(tag)) throw new InvalidReferenceError(`invalid tag "${tag}"`);
     // The registry's own record (media type included) is what gets tagged, not the caller's copy of it.
-    const { descriptor, bytes } = await getManifest(this.ctx, desc.digest, opts.signal);
-    await putManifest(this.ctx, descriptor, bytes, tag, opts.signal);
+    await this.op(`tag ${desc.digest} as ${tag}`, opts, async (signal) => {
+      const { descriptor, bytes } = await getManifest(this.ctx, desc.digest, signal);
+      await putManifest(this.ctx, descriptor, bytes, tag, signal);
+    });
   }
 
   async mount(desc: Descriptor, fromRepository: string, opts: Signal = {}): Promise<boolean> {
     if (!isValidRepository(fromRepository)) throw new InvalidReferenceError(`invalid repository name "${fromRepository}"`);
-    return mountBlob(this.ctx, desc, fromRepository, opts.signal);
+    return this.op(`mount blob ${desc.digest}`, opts, (signal) => mountBlob(this.ctx, desc, fromRepository, signal));
   }
 
-  tags(opts: { last?: string; pageSize?: number; signal?: AbortSignal } = {}): AsyncIterable<string> {
-    return listTags(this.ctx, opts);
+  async *tags(opts: { last?: string; pageSize?: number; signal?: AbortSignal } = {}): AsyncIterable<string> {
+    const op = this.client.startOperation(`list the tags of ${this.name}`, opts.signal);
+    try {
+      yield* listTags(this.ctx, { ...opts, ...(op.signal ? { signal: op.signal } : {}) });
+    } finally {
+      op.end();
+    }
   }
 
   async predecessors(desc: Descriptor, opts: { artifactType?: string; signal?: AbortSignal } = {}): Promise<Descriptor[]> {
-    return listReferrers(this.ctx, this.referrers, desc, opts);
+    return this.op(`list the referrers of ${desc.digest}`, opts, (signal) =>
+      listReferrers(this.ctx, this.referrers, desc, { ...opts, ...(signal ? { signal } : {}) }),
+    );
   }
 
   async delete(desc: Descriptor, opts: Signal = {}): Promise<void> {
-    if (isManifestMediaType(desc.mediaType)) await deleteManifest(this.ctx, desc, opts.signal);
-    else await deleteBlob(this.ctx, desc, opts.signal);
+    await this.op(`delete ${desc.digest}`, opts, (signal) =>
+      isManifestMediaType(desc.mediaType) ? deleteManifest(this.ctx, desc, signal) : deleteBlob(this.ctx, desc, signal),
+    );
   }
 }

@@ -4,7 +4,9 @@
  * never re-sent. Attempts and total waiting are both bounded.
  */
 import { setTimeout as delay } from "node:timers/promises";
-import { discard, header, isReplayable, isRetryableNetworkError, type HttpResponse, type Layer } from "./http.js";
+import { TRANSIENT_STATUSES } from "../transient.js";
+import { abortReason, describeRequest, discard, header, isReplayable, isRetryableNetworkError, type HttpResponse, type Layer } from "./http.js";
+import { deadlineOf } from "./timeouts.js";
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -25,7 +27,33 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 };
 
 /** 408 Request Timeout, 429 Too Many Requests and the 5xx answers a restart or overload produces. */
-export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+export const RETRYABLE_STATUSES: ReadonlySet<number> = TRANSIENT_STATUSES;
+
+/**
+ * Something sent or fetched again after a transient failure, reported through
+ * RemoteOptions.onRetry (the library never prints; the CLI shows these with --debug).
+ */
+export interface RetryEvent {
+  /**
+   * "retry": a request sent again; "resume": a download continued from
+   * `offset` with a Range request; "restart": a blob download begun again
+   * from its first byte because the registry's answer to a Range request
+   * could not be used.
+   */
+  kind: "retry" | "resume" | "restart";
+  /** The registry of the client that retried (`host[:port]`). */
+  registry: string;
+  /** What is tried again: "GET /v2/team/app/manifests/v1", "blob sha256:…". */
+  what: string;
+  /** Why: "answered 503", "cannot reach r.example: connection reset", … */
+  reason: string;
+  /** The attempt about to start: 2 for the first retry. */
+  attempt: number;
+  /** The wait before it, in milliseconds. */
+  delayMs: number;
+  /** resume and restart: the bytes already received, which are not fetched (resume) or not passed on (restart) again. */
+  offset?: number;
+}
 
 /**
  * The wait before attempt `failures + 1`: base * 2^(failures-1), capped, with
@@ -59,12 +87,36 @@ export interface RetryLayerOptions {
   /** Injected in tests; defaults to an abortable timer. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
+  /** Told of every retry. */
+  onRetry?: (event: RetryEvent) => void;
+  /** Named in retry events. */
+  registry?: string;
 }
 
 async function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   await delay(ms, undefined, signal ? { signal } : undefined);
 }
 
+/** Wait before a retry; an abort rejects with the signal's reason when it is ours (a deadline). */
+export async function pause(ms: number, signal: AbortSignal | undefined, sleep: RetryLayerOptions["sleep"] = defaultSleep): Promise<void> {
+  try {
+    await sleep(ms, signal);
+  } catch (err) {
+    throw signal?.aborted ? abortReason(signal, err) : err;
+  }
+}
+
+/** Whether a wait of `ms` would end at or past the deadline of signal's operation. */
+export function passesDeadline(ms: number, signal: AbortSignal | undefined): boolean {
+  const deadline = deadlineOf(signal);
+  return deadline !== undefined && Date.now() + ms >= deadline;
+}
+
+/**
+ * Retries transient answers and connection failures. Bounded three ways: by
+ * attempts, by the total time spent waiting, and by the operation deadline
+ * of the request's signal (no wait is begun that would end past it).
+ */
 export function retryLayer(opts: RetryLayerOptions = {}): Layer {
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...opts.policy };
   const sleep = opts.sleep ?? defaultSleep;
@@ -83,12 +135,20 @@ export function retryLayer(opts: RetryLayerOptions = {}): Layer {
       }
       const retryAfter = res ? parseRetryAfter(header(res.headers, "retry-after")) : undefined;
       const wait = retryDelay(attempt, retryAfter, policy, opts.random);
-      if (attempt >= policy.maxAttempts || waited + wait > policy.maxTotalWaitMs) {
+      if (attempt >= policy.maxAttempts || waited + wait > policy.maxTotalWaitMs || passesDeadline(wait, req.signal)) {
         if (res) return res; // the caller turns the final status into an error naming the registry
         throw failure;
       }
       if (res) await discard(res);
-      await sleep(wait, req.signal);
+      opts.onRetry?.({
+        kind: "retry",
+        registry: opts.registry ?? req.url.host,
+        what: describeRequest(req),
+        reason: res ? `answered ${res.status}` : failure instanceof Error ? failure.message : String(failure),
+        attempt: attempt + 1,
+        delayMs: wait,
+      });
+      await pause(wait, req.signal, sleep);
       waited += wait;
     }
   };

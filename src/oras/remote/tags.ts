@@ -3,9 +3,8 @@
  * headers page by page. Pages and their sizes are bounded.
  */
 import { InvalidContentError, RegistryError } from "../errors.js";
-import { readAllLimited } from "../verify.js";
 import { pullScope } from "./auth/scope.js";
-import { header } from "./http.js";
+import { header, readResponse } from "./http.js";
 import { repoErrorContext, type RepoContext } from "./registry-client.js";
 import { errorFromResponse } from "./response-errors.js";
 
@@ -60,7 +59,7 @@ export async function* listTags(ctx: RepoContext, opts: TagListOptions = {}): As
     if (res.status !== 200) {
       throw await errorFromResponse(res, repoErrorContext(ctx, "tag list", "list"));
     }
-    const text = (await readAllLimited(res.body, MAX_PAGE_BYTES, what)).toString("utf8");
+    const text = (await readResponse(res, MAX_PAGE_BYTES, what)).toString("utf8");
     let tags: unknown;
     try {
       tags = (JSON.parse(text) as { tags?: unknown }).tags;

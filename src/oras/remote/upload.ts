@@ -6,7 +6,8 @@
  *
  * Strategies:
  * - small blobs (≤ monolithicMaxBytes): one PUT from memory, retryable;
- * - large blobs, "chunked" (default): PATCH chunks of chunkBytes, each retryable;
+ * - large blobs, "chunked" (default): PATCH chunks of chunkBytes, each retryable
+ *   (continued from where the session's status says it broke off);
  *   the last chunk rides on the closing PUT;
  * - large blobs, "stream": one PUT streaming the source; fewest round trips
  *   and no buffering, but a failure cannot be retried.
@@ -14,12 +15,13 @@
  */
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import type { Descriptor } from "../descriptor.js";
-import { DigestMismatchError, IoError, NetworkError, OciError, SizeMismatchError } from "../errors.js";
+import { DigestMismatchError, errorCode, IoError, NetworkError, OciError, RegistryError, SizeMismatchError } from "../errors.js";
+import { isTransientError } from "../transient.js";
 import { checkDescriptorSize } from "../verify.js";
 import { pushScope } from "./auth/scope.js";
-import { discard, errorCode, header, type HttpRequest, type HttpResponse, type RequestBody } from "./http.js";
+import { discard, header, type HttpRequest, type HttpResponse, type RequestBody } from "./http.js";
 import { repoErrorContext, type RepoContext } from "./registry-client.js";
-import { describeRegistryErrors, errorFromResponse, hasRegistryCode, requiredHeader, type ErrorContext } from "./response-errors.js";
+import { describeRegistryErrors, errorFromResponse, hasRegistryCode, registryResponse, requiredHeader, type ErrorContext } from "./response-errors.js";
 import type { UploadPolicy } from "./upload-policy.js";
 
 /** The codes with which a registry refuses bytes that do not match the digest (or size) they were pushed under. */
@@ -283,15 +285,8 @@ async function uploadChunked(
   }
 }
 
-async function patchChunk(
-  ctx: RepoContext,
-  location: URL,
-  chunk: Buffer,
-  offset: number,
-  ectx: ErrorContext,
-  signal?: AbortSignal,
-): Promise<URL> {
-  const res = await send(ctx, {
+function sendChunk(ctx: RepoContext, location: URL, chunk: Buffer, offset: number, signal?: AbortSignal): Promise<HttpResponse> {
+  return send(ctx, {
     method: "PATCH",
     url: location,
     headers: {
@@ -301,7 +296,71 @@ async function patchChunk(
     },
     body: chunk,
   }, signal);
+}
+
+/**
+ * PATCH one chunk at `offset`. When that fails transiently, or the registry
+ * answers 416 (it holds a different amount than we think: part of a broken
+ * PATCH landed), the session's status says how much it holds, and the rest
+ * of the chunk is sent from there.
+ */
+async function patchChunk(
+  ctx: RepoContext,
+  location: URL,
+  chunk: Buffer,
+  offset: number,
+  ectx: ErrorContext,
+  signal?: AbortSignal,
+): Promise<URL> {
+  let res: HttpResponse;
+  try {
+    res = await sendChunk(ctx, location, chunk, offset, signal);
+  } catch (err) {
+    if (signal?.aborted || !isTransientError(err)) throw err;
+    return continueChunk(ctx, location, chunk, offset, ectx, (err as Error).message, signal);
+  }
+  if (res.status === 416) {
+    await discard(res);
+    return continueChunk(ctx, location, chunk, offset, ectx, "answered 416", signal);
+  }
   if (res.status !== 202) throw await errorFromResponse(res, ectx);
   await discard(res);
   return resolveLocation(res, ectx);
+}
+
+async function continueChunk(
+  ctx: RepoContext,
+  location: URL,
+  chunk: Buffer,
+  offset: number,
+  ectx: ErrorContext,
+  reason: string,
+  signal?: AbortSignal,
+): Promise<URL> {
+  const status = await uploadStatus(ctx, location, ectx, signal);
+  const kept = status.offset - offset;
+  if (kept < 0 || kept > chunk.length) {
+    throw new NetworkError(`upload of ${ectx.what} to ${ctx.client.registry} broke (${reason}), and the session holds ${status.offset} bytes where ${offset} to ${offset + chunk.length} were expected`);
+  }
+  ctx.client.reportRetry({ kind: "resume", what: ectx.what, reason, attempt: 2, delayMs: 0, offset: status.offset });
+  if (kept === chunk.length) return status.location;
+  const res = await sendChunk(ctx, status.location, chunk.subarray(kept), status.offset, signal);
+  if (res.status !== 202) throw await errorFromResponse(res, ectx);
+  await discard(res);
+  return resolveLocation(res, ectx);
+}
+
+/** How many bytes an upload session holds, from `GET` on it: 204 with `Range: 0-LAST` (`0--1` or none when empty). */
+async function uploadStatus(ctx: RepoContext, location: URL, ectx: ErrorContext, signal?: AbortSignal): Promise<{ offset: number; location: URL }> {
+  const res = await send(ctx, { method: "GET", url: location, headers: {} }, signal);
+  if (res.status !== 204 && res.status !== 200) throw await errorFromResponse(res, { ...ectx, action: "check the upload of" });
+  await discard(res);
+  const range = header(res.headers, "range")?.trim();
+  const m = range === undefined ? null : /^(?:bytes=)?0-(-1|\d+)$/.exec(range);
+  if (range !== undefined && m === null) {
+    throw new RegistryError(`${ctx.client.registry} reported an upload status Range "${range.slice(0, 40)}" that cannot be read`, res.status, {
+      response: registryResponse(res),
+    });
+  }
+  return { offset: m === null ? 0 : Number(m[1]) + 1, location: header(res.headers, "location") !== undefined ? resolveLocation(res, ectx) : location };
 }

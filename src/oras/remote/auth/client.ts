@@ -11,9 +11,9 @@
 import { DeniedError, RegistryError, UnauthorizedError, UnsupportedError, type RegistryResponse } from "../../errors.js";
 import { isLoopbackRegistry } from "../../reference.js";
 import { Redactor } from "../../redact.js";
-import { readAllLimited } from "../../verify.js";
-import { isReplayable, sameOrigin, type HttpRequest, type HttpResponse, type Layer, type Send } from "../http.js";
+import { isReplayable, readResponse, sameOrigin, type HttpRequest, type HttpResponse, type Layer, type Send } from "../http.js";
 import { DEFAULT_LOGIN_COMMAND, errorFromResponse, loginHint, readRegistryResponse, registryResponse } from "../response-errors.js";
+import { untilAborted } from "../timeouts.js";
 import { parseChallenges, preferredChallenge, type Challenge } from "./challenge.js";
 import { isEmptyCredential, type Credential, type CredentialProvider } from "./credentials.js";
 import { normaliseScopes, scopeKey } from "./scope.js";
@@ -153,36 +153,41 @@ export function authLayer(opts: AuthLayerOptions): Layer {
   const invalid: AuthFailure = (response) =>
     new UnauthorizedError(`invalid credentials for ${opts.registry}`, response ? { hint, response } : { hint });
 
-  const tokenFor = async (scopes: readonly string[], alsoUnder?: string): Promise<string> => {
+  /**
+   * A token for these scopes. The fetch is shared by every request that needs
+   * it at once, so it runs under the request timeouts alone; each request
+   * stops waiting for it when its own signal (its deadline) fires.
+   */
+  const tokenFor = async (scopes: readonly string[], signal: AbortSignal | undefined, alsoUnder?: string): Promise<string> => {
     const key = scopeKey(scopes);
     const cached = state.token(key);
     if (cached !== undefined) return cached;
     const realm = state.realm;
     if (realm === undefined) throw required();
-    return state.dedupe(key, async () => {
+    return untilAborted(state.dedupe(key, async () => {
       const cred = await getCredential();
       if (cred?.registryToken) return cred.registryToken;
       const { token, expiresIn } = await fetchToken({ ...opts, redactor }, realm, state.service, scopes, cred, { required, invalid });
       state.setToken(key, token, expiresIn);
       if (alsoUnder !== undefined && alsoUnder !== key) state.setToken(alsoUnder, token, expiresIn);
       return token;
-    });
+    }), signal);
   };
 
   /** The Authorization we can send before being asked, from what earlier challenges taught us. */
-  const upfront = async (scopes: readonly string[]): Promise<string | undefined> => {
+  const upfront = async (scopes: readonly string[], signal: AbortSignal | undefined): Promise<string | undefined> => {
     if (state.scheme === "basic") {
       const cred = await getCredential();
       return cred && hasPassword(cred) ? basicAuthorization(cred) : undefined;
     }
-    if (state.scheme === "bearer") return `Bearer ${await tokenFor(scopes)}`;
+    if (state.scheme === "bearer") return `Bearer ${await tokenFor(scopes, signal)}`;
     return undefined;
   };
 
   return (next) => async (req) => {
     if (!sameOrigin(req.url, opts.origin)) return next(req);
     const scopes = normaliseScopes(req.scopes ?? []);
-    const sent = await upfront(scopes);
+    const sent = await upfront(scopes, req.signal);
     const first = await next(withAuthorization(req, sent, redactor));
     // A 401 from another origin (a redirect target) is not ours to answer.
     if (first.status !== 401 || !sameOrigin(first.url, opts.origin)) return first;
@@ -203,7 +208,7 @@ export function authLayer(opts: AuthLayerOptions): Layer {
       const all = normaliseScopes([...scopes, ...(challenge.params.scope ?? "").split(" ")]);
       state.forget(scopeKey(all));
       state.forget(scopeKey(scopes));
-      const token = await tokenFor(all, scopeKey(scopes));
+      const token = await tokenFor(all, req.signal, scopeKey(scopes));
       const second = await next(withAuthorization(req, `Bearer ${token}`, redactor));
       if (second.status !== 401) return second;
       const denial = await readRegistryResponse(second, redactor);
@@ -292,7 +297,7 @@ async function fetchToken(
     const loginCommand = opts.loginCommand ?? DEFAULT_LOGIN_COMMAND;
     throw await errorFromResponse(res, { registry: url.host, what: `a token for ${opts.registry}`, action: "request", loginCommand, redactor: opts.redactor });
   }
-  const text = (await readAllLimited(res.body, MAX_TOKEN_RESPONSE_BYTES, `token response from ${url.host}`)).toString("utf8");
+  const text = (await readResponse(res, MAX_TOKEN_RESPONSE_BYTES, `the token response from ${url.host}`)).toString("utf8");
   let body: { token?: unknown; access_token?: unknown; refresh_token?: unknown; expires_in?: unknown };
   try {
     body = JSON.parse(text) as typeof body;
