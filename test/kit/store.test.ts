@@ -16,7 +16,7 @@ import { defaultStorePath, isShortKitReference, KitStore, parseShortKitReference
 import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
 import { digestOf } from "../../src/oras/digest.js";
 import { DigestMismatchError, InvalidContentError, InvalidReferenceError, NotFoundError } from "../../src/oras/errors.js";
-import { FileLock } from "../../src/oras/layout/lock.js";
+import { FileLock } from "../../src/oras/lock.js";
 
 const run = promisify(execFile);
 const IMAGE_DIGEST = `sha256:${"b".repeat(64)}`;

@@ -33,7 +33,7 @@ import { BlobStore, discard } from "./blob-store.js";
 import { collectGarbage, type GcOptions, type GcResult } from "./gc.js";
 import { IndexCommitter } from "./index-commit.js";
 import { validateRefName, type IndexChange } from "./index-file.js";
-import type { LockOptions } from "./lock.js";
+import type { LockOptions } from "../lock.js";
 import { manifestLinks, MAX_MANIFEST_BYTES, type ManifestLinks } from "../manifest.js";
 import { verifyLayout, type LayoutReport } from "./verify-layout.js";
 
