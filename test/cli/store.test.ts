@@ -4,7 +4,7 @@
  * registry, run as the built CLI (`npm run build` first) with $KIT_STORE
  * pointing at the store.
  */
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -158,6 +158,22 @@ describe("kit gc", () => {
     const store = await KitStore.open(storePath);
     expect((await store.read(famiglia.manifest.descriptor.digest)).kit.name).toBe("famiglia");
     await expect(store.read(openclaw.manifest.descriptor.digest, { allowUnpinned: true })).rejects.toThrow(/not in the local store/);
+  });
+
+  it("exits 3 and deletes nothing when the store's blobs/sha256 is a symbolic link out of it", async () => {
+    await populate();
+    expect((await runKit(["rm", "openclaw"], kitEnv())).code).toBe(0);
+    // The link points at a directory of blob-named files outside the store: a gc through it would delete openclaw's.
+    const outside = join(work, "outside");
+    await rename(join(storePath, "blobs", "sha256"), outside);
+    await symlink(outside, join(storePath, "blobs", "sha256"));
+    const before = await treeSnapshot(outside);
+    for (const args of [["gc"], ["store", "verify"], ["ls"], ["gc", "--layout", storePath]]) {
+      const result = await runKit(args, kitEnv());
+      expect(result.code, args.join(" ")).toBe(3);
+      expect(result.stderr).toMatch(/^kit: error: (the local store|oci:).* is refused: blobs\/sha256 is a symbolic link, so its blobs would be written and deleted outside the layout\n/);
+    }
+    expect(await treeSnapshot(outside)).toEqual(before);
   });
 
   it("says the store is empty for a missing store, and creates nothing", async () => {

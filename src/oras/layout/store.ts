@@ -112,6 +112,7 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
       });
     }
     checkLayoutMarker(marker, markerPath);
+    await this.blobStore.checkDirectories();
     if (create) {
       await this.blobStore.create();
       await this.index.createIfMissing();
