@@ -3,7 +3,10 @@
  * at $KIT_STORE, default ~/.aegis/kits/store. Every pulled or pushed kit is
  * recorded under its full registry reference as the ref name of an index.json
  * entry; that entry's descriptor also carries the kit's name, version and
- * pinned image, so listing and matching read index.json and no blob.
+ * pinned image, for other tools. Listing and matching trust neither those
+ * nor the manifest's annotations (an entry `kit copy` or skopeo wrote says
+ * what its source said): they read the record made when the kit was
+ * validated (store-validated.ts), validating entries that have none first.
  *
  * Concurrency: add(), gc() and verify() exclude each other through a lock
  * file in the store (kit-store.lock). Without it, gc could delete a blob an
@@ -12,19 +15,21 @@
  * remove() only drops entries (that can only make gc keep more), and reads
  * verify every byte, so neither needs the lock.
  *
- * This module avoids loading zod/YAML until a kit is actually read, so
- * `kit ls`, `kit rm`, `kit gc` and `kit store verify` start fast.
+ * This module avoids loading zod/YAML until a kit is actually read (or an
+ * entry without a validation record is listed), so `kit ls`, `kit rm`,
+ * `kit gc` and `kit store verify` start fast.
  */
 import { readdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
-import { type DescribedBytes, type Descriptor, fetchAll, InvalidContentError, isJsonObject, manifestLinks, MAX_MANIFEST_BYTES, MediaType, NotFoundError, parseDigest, parseReference, type RegistryReference, repositoryName, UsageError } from "../oras/content.js";
+import { type DescribedBytes, type Descriptor, fetchAll, InvalidContentError, isJsonObject, MAX_MANIFEST_BYTES, MediaType, NotFoundError, parseDigest, parseReference, type RegistryReference, repositoryName, UsageError } from "../oras/content.js";
 import { FileLock, type GcResult, type LayoutReport, type LockOptions, OciLayout, validateRefName } from "../oras/layout/index.js";
 import type { KitConfig } from "./artifact.js";
 import { Annotation, KIT_ARTIFACT_TYPE } from "./format.js";
 import type { KitContent } from "./read-kit.js";
 import { formatKitReference, toKitReference, type KitReference } from "./reference.js";
 import { recordedReference, referenceMatcher } from "./store-reference.js";
+import { type ValidatedKit, validatedKitOf, ValidatedKits } from "./store-validated.js";
 
 export { isShortKitReference, parseShortKitReference, type ShortKitReference } from "./reference.js";
 export type { GcResult } from "../oras/layout/index.js";
@@ -72,11 +77,15 @@ interface StoreBlobs {
 }
 
 export class KitStore {
+  private readonly validated: ValidatedKits;
+
   private constructor(
     readonly path: string,
     readonly layout: OciLayout,
     private readonly lockOptions: LockOptions,
-  ) {}
+  ) {
+    this.validated = new ValidatedKits(layout.root);
+  }
 
   /**
    * Open (by default creating) the store at `storePath`, default
@@ -140,6 +149,7 @@ export class KitStore {
     const entry = entryDescriptor(manifestDesc, kit);
     await this.locked(() =>
       this.layout.batch(async () => {
+        await this.validated.record(manifestDesc.digest, validatedKitOf(kit));
         for (const blob of parts) await this.layout.push(blob.descriptor, blob.bytes);
         await this.layout.push(entry, blobs.manifest.bytes);
         for (const name of names) await this.layout.tag(entry, name);
@@ -189,26 +199,22 @@ export class KitStore {
     };
   }
 
-  /** Every recorded kit reference, sorted by kit name, then reference. */
+  /**
+   * Every recorded kit reference, sorted by kit name, then reference. Name,
+   * version and image come from the kit as validated (validatedKit()), never
+   * from annotations; entries that are not valid kits are left out.
+   */
   async list(): Promise<StoreEntry[]> {
     const entries: StoreEntry[] = [];
-    const fromManifest = new Map<string, Record<string, string> | undefined>();
+    const kits = new Map<string, ValidatedKit | undefined>();
     for (const { name, descriptor } of await this.layout.listReferences()) {
-      let annotations = descriptor.annotations;
-      if (descriptor.artifactType === undefined && descriptor.mediaType === MediaType.ImageManifest) {
-        // An entry some other tool wrote (skopeo, kit copy) lacks our annotations: the manifest has them.
-        if (!fromManifest.has(descriptor.digest)) fromManifest.set(descriptor.digest, await this.kitAnnotationsOf(descriptor));
-        annotations = fromManifest.get(descriptor.digest);
-      } else if (descriptor.artifactType !== KIT_ARTIFACT_TYPE) {
-        continue;
-      }
-      const kitName = annotations?.[Annotation.Title];
-      const version = annotations?.[Annotation.Version];
-      if (kitName === undefined || version === undefined) continue;
-      const entry: StoreEntry = { reference: name, digest: descriptor.digest, name: kitName, version };
-      const image = annotations?.[Annotation.KitImage];
-      if (image !== undefined) entry.image = image;
-      entries.push(entry);
+      // Our entries carry the kit artifactType; another tool's (skopeo, kit copy) may have none.
+      const candidate = descriptor.artifactType === undefined ? descriptor.mediaType === MediaType.ImageManifest : descriptor.artifactType === KIT_ARTIFACT_TYPE;
+      if (!candidate) continue;
+      if (!kits.has(descriptor.digest)) kits.set(descriptor.digest, await this.validatedKit(descriptor.digest));
+      const kit = kits.get(descriptor.digest);
+      if (kit === undefined) continue;
+      entries.push({ reference: name, digest: descriptor.digest, ...kit });
     }
     return entries.sort((a, b) => compare(a.name, b.name) || compare(a.reference, b.reference));
   }
@@ -280,7 +286,13 @@ export class KitStore {
 
   /** Delete every blob no index.json entry reaches, and stale temp files (OciLayout.collectGarbage). */
   gc(): Promise<GcResult> {
-    return this.locked(() => this.layout.collectGarbage({ name: this.where }));
+    return this.locked(async () => {
+      const result = await this.layout.collectGarbage({ name: this.where });
+      const stored = new Set<string>();
+      for await (const digest of this.layout.blobs()) stored.add(digest);
+      await this.validated.prune((digest) => stored.has(digest));
+      return result;
+    });
   }
 
   /** Re-hash every blob and check every entry's graph is complete (OciLayout.verify); changes nothing. */
@@ -302,21 +314,32 @@ export class KitStore {
     return `${this.layout.root}/${STORE_LOCK_FILE}`;
   }
 
-  /** The manifest's annotations when it is a kit; undefined when it is not, or cannot be read. */
-  private async kitAnnotationsOf(desc: Descriptor): Promise<Record<string, string> | undefined> {
+  /**
+   * The kit stored under a manifest digest as validated: its record, else a
+   * full read (every rule pull checks) whose result is then recorded;
+   * undefined when it is not a valid kit, or cannot be read.
+   */
+  private async validatedKit(digest: string): Promise<ValidatedKit | undefined> {
+    const known = await this.validated.get(digest);
+    if (known) return known;
+    let kit: ValidatedKit;
     try {
-      const links = manifestLinks(await fetchAll(this.layout, desc, { limit: MAX_MANIFEST_BYTES }));
-      return links?.artifactType === KIT_ARTIFACT_TYPE ? links.annotations : undefined;
+      kit = validatedKitOf((await this.read(digest, { allowUnpinned: true })).kit);
     } catch {
       return undefined;
     }
+    // A store this process may not write to is listed all the same, validating again next time.
+    await this.validated.record(digest, kit).catch(() => {});
+    return kit;
   }
 
   private async pullAgainHint(digest: string): Promise<string> {
-    const entry = (await this.list()).find((e) => e.digest === digest);
+    // Not list(): that reads (and so validates) kits, and this runs while one is being read.
+    const entry = (await this.layout.listReferences()).find((e) => e.descriptor.digest === digest);
+    const reference = entry?.name;
     let repo: string | undefined;
     try {
-      if (entry) repo = repositoryName(parseReference(entry.reference));
+      if (reference !== undefined) repo = repositoryName(parseReference(reference));
     } catch {
       repo = undefined;
     }

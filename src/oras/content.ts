@@ -12,7 +12,7 @@ export * from "./digest.js";
 export * from "./reference.js";
 export type * from "./target.js";
 export * from "./verify.js";
-export { createFileExclusive, readFileBounded, writeFileAtomic, writeFilesAtomic, type WriteFilesOptions } from "./fs.js";
+export { createFileExclusive, isTempPath, readFileBounded, writeFileAtomic, writeFilesAtomic, type WriteFilesOptions } from "./fs.js";
 export { MemoryStore } from "./memory.js";
 export { REDACTED, Redactor, displayUrl, redactPatterns } from "./redact.js";
 export { resolveSelector } from "./resolve.js";

@@ -4,14 +4,15 @@
  * registry, run as the built CLI (`npm run build` first) with $KIT_STORE
  * pointing at the store.
  */
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { buildKitArtifact, type KitArtifact } from "../../src/kit/artifact.js";
+import { buildKitArtifact, KIT_ARTIFACT_TYPE, type KitArtifact } from "../../src/kit/artifact.js";
 import { parseKitManifest } from "../../src/kit/load.js";
 import { KitStore } from "../../src/kit/store.js";
 import { digestOf } from "../../src/oras/digest.js";
+import { OciLayout } from "../../src/oras/layout/store.js";
 import { runKit } from "../support/cli.js";
 import { buildImageIndex, type BuiltImageIndex } from "../support/images.js";
 import { startRegistry, type RunningRegistry } from "../support/registry.js";
@@ -158,6 +159,22 @@ describe("kit gc", () => {
     const store = await KitStore.open(storePath);
     expect((await store.read(famiglia.manifest.descriptor.digest)).kit.name).toBe("famiglia");
     await expect(store.read(openclaw.manifest.descriptor.digest, { allowUnpinned: true })).rejects.toThrow(/not in the local store/);
+  });
+
+  it("exits 3 and deletes nothing when the store's blobs/sha256 is a symbolic link out of it", async () => {
+    await populate();
+    expect((await runKit(["rm", "openclaw"], kitEnv())).code).toBe(0);
+    // The link points at a directory of blob-named files outside the store: a gc through it would delete openclaw's.
+    const outside = join(work, "outside");
+    await rename(join(storePath, "blobs", "sha256"), outside);
+    await symlink(outside, join(storePath, "blobs", "sha256"));
+    const before = await treeSnapshot(outside);
+    for (const args of [["gc"], ["store", "verify"], ["ls"], ["gc", "--layout", storePath]]) {
+      const result = await runKit(args, kitEnv());
+      expect(result.code, args.join(" ")).toBe(3);
+      expect(result.stderr).toMatch(/^kit: error: (the local store|oci:).* is refused: blobs\/sha256 is a symbolic link, so its blobs would be written and deleted outside the layout\n/);
+    }
+    expect(await treeSnapshot(outside)).toEqual(before);
   });
 
   it("says the store is empty for a missing store, and creates nothing", async () => {
@@ -329,5 +346,54 @@ describe("--layout: gc and verify on an OCI layout written by kit copy", () => {
     expect((await runKit(["store", "verify", "--layout", missing])).code).toBe(5);
     expect((await runKit(["gc", "--layout", missing])).code).toBe(5);
     await expect(stat(missing)).rejects.toThrow();
+  });
+});
+
+describe("entries kit copy writes into the store", () => {
+  let registry: RunningRegistry;
+  beforeAll(async () => {
+    registry = await startRegistry();
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  /** Kit "other" in a layout, claiming to be famiglia in its manifest's title and in its index entry's annotations. */
+  async function craftedLayout(): Promise<{ dir: string; digest: string }> {
+    const real = kit("other", "6.6.6");
+    const doc = JSON.parse(Buffer.from(real.manifest.bytes).toString("utf8")) as { annotations: Record<string, string> };
+    doc.annotations["org.opencontainers.image.title"] = "famiglia";
+    const bytes = Buffer.from(JSON.stringify(doc));
+    const desc = { mediaType: real.manifest.descriptor.mediaType, digest: digestOf(bytes), size: bytes.length };
+    const dir = join(work, "crafted");
+    const layout = await OciLayout.open(dir, { create: true });
+    for (const blob of [real.config, ...real.layers]) await layout.push(blob.descriptor, blob.bytes);
+    const claims = { "org.opencontainers.image.title": "famiglia", "org.opencontainers.image.version": "1.0.0" };
+    await layout.pushReference({ ...desc, artifactType: KIT_ARTIFACT_TYPE, annotations: claims }, bytes, "1");
+    return { dir, digest: desc.digest };
+  }
+
+  it("are listed and found under the name their validated config gives, never the one their annotations claim", async () => {
+    const crafted = await craftedLayout();
+    expect((await runKit(["copy", `oci:${crafted.dir}:1`, `${registry.host}/evil/kit:1`])).code).toBe(0);
+    // From a registry (the manifest's title lies) and from a layout (its index entry's annotations lie too).
+    for (const [src, tag] of [[`${registry.host}/evil/kit:1`, "from-registry"], [`oci:${crafted.dir}:1`, "from-layout"]] as const) {
+      const copied = await runKit(["copy", src, `oci:${storePath}:${tag}`]);
+      expect(copied, copied.stderr).toMatchObject({ code: 0 });
+    }
+    const index = JSON.parse(await readFile(join(storePath, "index.json"), "utf8")) as { manifests: Array<{ annotations: Record<string, string> }> };
+    expect(index.manifests.find((m) => m.annotations["org.opencontainers.image.ref.name"] === "from-layout")?.annotations["org.opencontainers.image.title"]).toBe("famiglia");
+
+    const listed = JSON.parse((await runKit(["ls", "--json"], kitEnv())).stdout) as { kits: Array<{ name: string; version: string; reference: string }> };
+    expect(listed.kits.map((k) => [k.reference, k.name, k.version])).toEqual([
+      ["from-layout", "other", "6.6.6"],
+      ["from-registry", "other", "6.6.6"],
+    ]);
+    for (const command of [["pull", "famiglia"], ["inspect", "famiglia"], ["pull", `famiglia@${crafted.digest}`], ["rm", "famiglia"]]) {
+      const result = await runKit(command, kitEnv());
+      expect(result.code, command.join(" ")).toBe(5);
+      expect(result.stderr).toMatch(/^kit: error: (kit famiglia.* is not in the local store|no kit matching "famiglia")/);
+    }
+    expect((await runKit(["store", "verify"], kitEnv())).code).toBe(0);
   });
 });

@@ -16,7 +16,7 @@ import { defaultStorePath, isShortKitReference, KitStore, parseShortKitReference
 import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
 import { digestOf } from "../../src/oras/digest.js";
 import { DigestMismatchError, InvalidContentError, InvalidReferenceError, NotFoundError } from "../../src/oras/errors.js";
-import { FileLock } from "../../src/oras/layout/lock.js";
+import { FileLock } from "../../src/oras/lock.js";
 
 const run = promisify(execFile);
 const IMAGE_DIGEST = `sha256:${"b".repeat(64)}`;
@@ -184,6 +184,90 @@ describe("KitStore.add and list", () => {
       ["ghcr.io/mirror/famiglia-kit:1.0.0", "famiglia", "1.0.0"],
       ["ghcr.io/org/famiglia-kit:1.0.0", "famiglia", "1.0.0"],
     ]);
+  });
+});
+
+/** Kit `actual` whose manifest's title annotation claims it is `claimed`, as a crafted artifact would. */
+function lyingKit(actual: string, claimed: string): KitArtifact {
+  const real = kit(actual);
+  const doc = JSON.parse(Buffer.from(real.manifest.bytes).toString("utf8")) as { annotations: Record<string, string> };
+  doc.annotations["org.opencontainers.image.title"] = claimed;
+  const bytes = Buffer.from(JSON.stringify(doc));
+  return { ...real, manifest: { descriptor: { ...real.manifest.descriptor, digest: digestOf(bytes), size: bytes.length }, bytes } };
+}
+
+/**
+ * Write a kit into the store's layout the way `kit copy` or skopeo does: blobs, then an entry whose descriptor is what
+ * the source resolved to (a registry: media type, digest, size; a layout: its index entry, plus `entry`).
+ */
+async function writeForeign(k: KitArtifact, name: string, entry: Partial<Descriptor> = {}): Promise<void> {
+  for (const blob of [k.config, ...k.layers]) await store.layout.push(blob.descriptor, blob.bytes);
+  const { mediaType, digest, size } = k.manifest.descriptor;
+  await store.layout.pushReference({ mediaType, digest, size, ...entry }, k.manifest.bytes, name);
+}
+
+const validationRecord = (digest: string) => join(store.path, "kit-validated", ...digest.split(":"));
+
+describe("entries another tool wrote (kit copy, skopeo): only validated kits are found", () => {
+  it("names an entry by its validated config, not by a lying title annotation on the manifest", async () => {
+    const liar = lyingKit("other", "famiglia");
+    await writeForeign(liar, "ghcr.io/evil/kit:1");
+    expect((await store.list()).map((e) => [e.reference, e.name, e.version])).toEqual([["ghcr.io/evil/kit:1", "other", "1.0.0"]]);
+    expect(await store.find("famiglia")).toEqual([]);
+    await expect(store.findOne("famiglia")).rejects.toThrow(NotFoundError);
+    expect((await store.findOne("other")).digest).toBe(liar.manifest.descriptor.digest);
+  });
+
+  it("names an entry by its validated config, not by lying annotations on its index.json descriptor", async () => {
+    // What copying from a crafted layout writes: the source's index entry descriptor, annotations and all.
+    const other = kit("other", "2.0.0");
+    const claims = { "org.opencontainers.image.title": "famiglia", "org.opencontainers.image.version": "1.0.0", "dev.aegis.kit.image": "ghcr.io/evil/image@sha256:" + "e".repeat(64) };
+    await writeForeign(other, "ghcr.io/evil/kit:2", { artifactType: KIT_ARTIFACT_TYPE, annotations: claims });
+    expect((await indexJson(store)).manifests[0]?.annotations).toMatchObject(claims);
+    expect(await store.list()).toEqual([
+      { reference: "ghcr.io/evil/kit:2", digest: other.manifest.descriptor.digest, name: "other", version: "2.0.0", image: `ghcr.io/kit/base:latest@${IMAGE_DIGEST}` },
+    ]);
+    expect(await store.find("famiglia")).toEqual([]);
+  });
+
+  it("leaves out an entry whose kit breaks an artifact rule, or whose blobs are missing", async () => {
+    const good = kit("famiglia");
+    // The config says "famiglia", its kit.yaml layer another kit: pull refuses it, so listing must too.
+    const mixed = { ...good, layers: [kit("other").layers[0], good.layers[1]] as KitArtifact["layers"] };
+    const doc = JSON.parse(Buffer.from(good.manifest.bytes).toString("utf8")) as { layers: Descriptor[] };
+    doc.layers[0] = mixed.layers[0].descriptor;
+    const bytes = Buffer.from(JSON.stringify(doc));
+    await writeForeign({ ...mixed, manifest: { descriptor: { ...good.manifest.descriptor, digest: digestOf(bytes), size: bytes.length }, bytes } }, "ghcr.io/evil/mixed:1");
+    const missing = kit("missing");
+    await writeForeign(missing, "ghcr.io/evil/missing:1");
+    await rm(blobFile(store, missing.config.descriptor.digest));
+    expect(await store.list()).toEqual([]);
+    expect(await store.find("famiglia")).toEqual([]);
+    expect(await exists(validationRecord(digestOf(bytes)))).toBe(false);
+  });
+
+  it("records what it validated, so the next listing reads the record and no blob; gc prunes records of collected kits", async () => {
+    const a = kit("famiglia");
+    await store.add(a, a.kit, ["ghcr.io/org/famiglia-kit:1.0.0"]);
+    const b = lyingKit("other", "famiglia");
+    await writeForeign(b, "ghcr.io/evil/kit:1");
+    expect(await exists(validationRecord(a.manifest.descriptor.digest))).toBe(true);
+    expect(await exists(validationRecord(b.manifest.descriptor.digest))).toBe(false);
+    await store.list();
+    expect(JSON.parse(await readFile(validationRecord(b.manifest.descriptor.digest), "utf8"))).toEqual({
+      digest: b.manifest.descriptor.digest,
+      name: "other",
+      version: "1.0.0",
+      image: `ghcr.io/kit/base:latest@${IMAGE_DIGEST}`,
+    });
+    // A recorded kit is listed from its record even when a blob has since gone (pull then says the store is incomplete).
+    await rm(blobFile(store, b.config.descriptor.digest));
+    expect((await store.list()).map((e) => e.name)).toEqual(["famiglia", "other"]);
+    await store.remove("other");
+    await store.gc();
+    expect(await exists(validationRecord(b.manifest.descriptor.digest))).toBe(false);
+    expect(await exists(validationRecord(a.manifest.descriptor.digest))).toBe(true);
+    expect((await store.list()).map((e) => e.name)).toEqual(["famiglia"]);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, symlink, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
@@ -96,6 +96,32 @@ describe("OciLayout.open", () => {
     await a.tag(img.manifest.desc, "v1");
     const b = await OciLayout.open(dir, { create: true });
     expect((await b.resolve("v1")).digest).toBe(img.manifest.desc.digest);
+  });
+
+  it("refuses a layout whose blobs/sha256, blobs or ingest is a symbolic link, so nothing outside it is written or collected", async () => {
+    // Another layout whose blobs the link would expose: gc must never see them as garbage.
+    const other = join(dir, "..", "other");
+    const victim = await OciLayout.open(other, { create: true });
+    const stray = blob("another layout's unreferenced blob");
+    await victim.push(stray.desc, stray.bytes);
+    for (const linked of ["blobs/sha256", "blobs", "ingest"]) {
+      await rm(dir, { recursive: true, force: true });
+      await OciLayout.open(dir, { create: true });
+      await rm(join(dir, linked), { recursive: true, force: true });
+      await symlink(join(other, linked === "ingest" ? "blobs" : linked), join(dir, linked));
+      for (const create of [false, true]) {
+        const err = await OciLayout.open(dir, { create }).catch((e: unknown) => e);
+        expect(err, linked).toBeInstanceOf(InvalidContentError);
+        expect((err as Error).message).toBe(`oci:${dir} is refused: ${linked} is a symbolic link, so its blobs would be written and deleted outside the layout`);
+      }
+    }
+    expect(await readFile(join(other, "blobs", ...stray.desc.digest.split(":")))).toEqual(stray.bytes);
+  });
+
+  it("refuses a layout whose blobs/sha256 is a file", async () => {
+    await OciLayout.open(dir, { create: true });
+    await writeFile(join(dir, "blobs", "sha256"), "not a directory");
+    await expect(OciLayout.open(dir)).rejects.toThrow(`oci:${dir} is not a valid OCI image layout: blobs/sha256 is not a directory`);
   });
 });
 

@@ -14,7 +14,7 @@ import { addAbortSignal, pipeline, type Readable } from "node:stream";
 import { pipeline as pipelineAsync } from "node:stream/promises";
 import type { Descriptor } from "../descriptor.js";
 import { digestOf, isDigest, parseDigest } from "../digest.js";
-import { NotFoundError, SizeMismatchError } from "../errors.js";
+import { InvalidContentError, NotFoundError, SizeMismatchError } from "../errors.js";
 import { errnoCode, fsyncDir, ioError, readFileBounded, tempPathFor } from "../fs.js";
 import type { FetchOptions, ReadOnlyStorage } from "../target.js";
 import { checkDescriptorSize, toReadable, verifyBytes, verifyingStream } from "../verify.js";
@@ -33,7 +33,7 @@ export class BlobStore implements ReadOnlyStorage {
 
   /** `root` is the layout directory; `name` names the layout in messages. */
   constructor(
-    root: string,
+    private readonly root: string,
     readonly name: string,
   ) {
     this.dir = `${root}/blobs`;
@@ -45,6 +45,30 @@ export class BlobStore implements ReadOnlyStorage {
     await mkdir(this.dir, { recursive: true }).catch((e: unknown) => {
       throw ioError(e, "create", this.dir);
     });
+  }
+
+  /**
+   * Refuse a layout whose `blobs/`, `blobs/<alg>/` or `ingest/` is a symbolic
+   * link (or not a directory): writes, and gc's deletions, would land outside
+   * the layout, in whatever the link points at (another layout's blobs).
+   */
+  async checkDirectories(): Promise<void> {
+    for (const relative of ["blobs", ...ALGORITHMS.map((a) => `blobs/${a}`), "ingest"]) {
+      const dir = `${this.root}/${relative}`;
+      let st;
+      try {
+        st = await lstat(dir);
+      } catch (err) {
+        if (errnoCode(err) === "ENOENT") continue;
+        throw ioError(err, "check", dir);
+      }
+      if (st.isSymbolicLink()) {
+        throw new InvalidContentError(`${this.name} is refused: ${relative} is a symbolic link, so its blobs would be written and deleted outside the layout`, {
+          hint: `replace the link ${dir} with a directory holding what it points at`,
+        });
+      }
+      if (!st.isDirectory()) throw new InvalidContentError(`${this.name} is not a valid OCI image layout: ${relative} is not a directory`);
+    }
   }
 
   pathOf(digest: string): { dir: string; file: string } {

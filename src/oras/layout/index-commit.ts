@@ -13,7 +13,7 @@ import { stat } from "node:fs/promises";
 import { createFileExclusive, errnoCode, ioError, readFileBounded, writeFileAtomic } from "../fs.js";
 import { MAX_INDEX_BYTES } from "../manifest.js";
 import { IndexModel, type IndexChange } from "./index-file.js";
-import { FileLock, type LockOptions } from "./lock.js";
+import { FileLock, type LockOptions } from "../lock.js";
 
 export interface IndexCommitHooks {
   /** Runs before every write of index.json (and every flush): what the new file names must be durable first. */

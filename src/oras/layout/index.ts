@@ -6,4 +6,4 @@ export { OciLayout, LAYOUT_VERSION, type OpenLayoutOptions, type LayoutReference
 export { STALE_TEMP_MS, type GcOptions, type GcResult } from "./gc.js";
 export { layoutReportError, type LayoutProblem, type LayoutProblemKind, type LayoutReport } from "./verify-layout.js";
 export { validateRefName } from "./index-file.js";
-export { FileLock, type LockOptions } from "./lock.js";
+export { FileLock, type LockOptions } from "../lock.js";

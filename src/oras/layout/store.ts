@@ -33,7 +33,7 @@ import { BlobStore, discard } from "./blob-store.js";
 import { collectGarbage, type GcOptions, type GcResult } from "./gc.js";
 import { IndexCommitter } from "./index-commit.js";
 import { validateRefName, type IndexChange } from "./index-file.js";
-import type { LockOptions } from "./lock.js";
+import type { LockOptions } from "../lock.js";
 import { manifestLinks, MAX_MANIFEST_BYTES, type ManifestLinks } from "../manifest.js";
 import { verifyLayout, type LayoutReport } from "./verify-layout.js";
 
@@ -112,6 +112,7 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
       });
     }
     checkLayoutMarker(marker, markerPath);
+    await this.blobStore.checkDirectories();
     if (create) {
       await this.blobStore.create();
       await this.index.createIfMissing();

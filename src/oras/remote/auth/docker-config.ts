@@ -12,6 +12,7 @@ import { DOCKER_HUB } from "../../reference.js";
 import { helperErase, helperGet, helperStore, type HelperOptions } from "./cred-helper.js";
 import { memoiseCredentials, type Credential, type CredentialProvider } from "./credentials.js";
 import { readFileBounded, writeFileAtomic } from "../../fs.js";
+import { FileLock } from "../../lock.js";
 import { isJsonObject } from "../../json.js";
 import { jsonErrorWithoutInput } from "../../redact.js";
 
@@ -161,21 +162,22 @@ export async function storeDockerCredential(
   opts: DockerConfigOptions = {},
 ): Promise<StoredAt> {
   const path = opts.configPath ?? dockerConfigPath(opts.env);
-  const file = await readConfigFile(path);
-  const helper = helperFor(file.data, registry);
+  const helper = helperFor((await readConfigFile(path)).data, registry);
   const serverUrl = serverUrlFor(registry);
   if (helper !== undefined) {
     await helperStore(helper, serverUrl, cred.username, cred.password, helperOptions(opts));
     return { location: `credential helper docker-credential-${helper}` };
   }
-  const auths = isJsonObject(file.data.auths) ? { ...file.data.auths } : {};
-  const key = keysFor(auths, registry)[0] ?? serverUrl;
-  const previous = isJsonObject(auths[key]) ? auths[key] : {};
-  // Keep unrelated fields of the entry (e.g. email) but none of the old secrets.
-  const { auth: _a, username: _u, password: _p, identitytoken: _i, registrytoken: _r, ...kept } = previous;
-  auths[key] = { ...kept, auth: Buffer.from(`${cred.username}:${cred.password}`, "utf8").toString("base64") };
-  await writeConfigAtomic(file.path, { ...file.data, auths });
-  return { location: file.path };
+  await updateConfigFile(path, (data) => {
+    const auths = isJsonObject(data.auths) ? { ...data.auths } : {};
+    const key = keysFor(auths, registry)[0] ?? serverUrl;
+    const previous = isJsonObject(auths[key]) ? auths[key] : {};
+    // Keep unrelated fields of the entry (e.g. email) but none of the old secrets.
+    const { auth: _a, username: _u, password: _p, identitytoken: _i, registrytoken: _r, ...kept } = previous;
+    auths[key] = { ...kept, auth: Buffer.from(`${cred.username}:${cred.password}`, "utf8").toString("base64") };
+    return { ...data, auths };
+  });
+  return { location: path };
 }
 
 /** Forget the credentials for registry (helper and file); false when none were stored. */
@@ -185,20 +187,28 @@ export async function eraseDockerCredential(registry: string, opts: DockerConfig
   let removed = false;
   const helper = helperFor(file.data, registry);
   if (helper !== undefined) removed = await helperErase(helper, serverUrlFor(registry), helperOptions(opts));
-  if (isJsonObject(file.data.auths)) {
-    const auths = { ...file.data.auths };
-    const keys = keysFor(auths, registry);
-    if (keys.length > 0) {
+  if (isJsonObject(file.data.auths) && keysFor(file.data.auths, registry).length > 0) {
+    const erased = await updateConfigFile(path, (data) => {
+      if (!isJsonObject(data.auths)) return undefined;
+      const auths = { ...data.auths };
+      const keys = keysFor(auths, registry);
+      if (keys.length === 0) return undefined;
       for (const key of keys) delete auths[key];
-      await writeConfigAtomic(file.path, { ...file.data, auths });
-      removed = true;
-    }
+      return { ...data, auths };
+    });
+    removed ||= erased;
   }
   return removed;
 }
 
-/** Atomically (temp + fsync + rename), mode 0600; a symlinked config is replaced at its target. */
-async function writeConfigAtomic(path: string, data: Record<string, unknown>): Promise<void> {
+/**
+ * Read-modify-write of the config file under a lock file beside it
+ * (`config.json.lock`), re-reading it under the lock: concurrent logins and
+ * logouts (each a separate process) then all keep each other's entries.
+ * `change` returns the new content, or undefined to leave the file as it is;
+ * true when it was written.
+ */
+async function updateConfigFile(path: string, change: (data: Record<string, unknown>) => Record<string, unknown> | undefined): Promise<boolean> {
   let target = path;
   try {
     target = await realpath(path);
@@ -211,6 +221,19 @@ async function writeConfigAtomic(path: string, data: Record<string, unknown>): P
   } catch (err) {
     throw new IoError(`cannot create ${dir}: ${(err as Error).message}`, { cause: err });
   }
+  const lock = await FileLock.acquire(`${target}.lock`);
+  try {
+    const updated = change((await readConfigFile(target)).data);
+    if (updated === undefined) return false;
+    await writeConfigAtomic(target, updated);
+    return true;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Atomically (temp + fsync + rename), mode 0600, at `target` (a symlinked config's real path). */
+async function writeConfigAtomic(target: string, data: Record<string, unknown>): Promise<void> {
   try {
     await writeFileAtomic(target, `${JSON.stringify(data, null, "\t")}\n`, { mode: 0o600 });
   } catch (err) {

@@ -1,11 +1,12 @@
 /**
- * A lock file shared by every process writing one layout's index.json.
+ * A lock file shared by every process that read-modify-writes one thing: a
+ * layout's index.json, the docker config, a caller's store.
  *
  * The lock is created whole with link() (so nobody ever sees it empty) and
  * names its holder (host, pid, random token). A waiter backs off with jitter
  * and gives up after `timeoutMs`. A lock is stale when its holder on this host
  * is no longer running, or when it is older than `staleMs` (a holder keeps it
- * only for one index write). Breaking a stale lock happens under a second,
+ * only for one short update). Breaking a stale lock happens under a second,
  * short-lived lock and re-checks the token, so two waiters cannot both break it
  * and remove a fresh lock by mistake. Release removes the file only while it
  * still carries our token.
@@ -14,9 +15,9 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { rm, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { IoError } from "../errors.js";
-import { createFileExclusive, errnoCode, ioError, readFileBounded } from "../fs.js";
-import { isJsonObject } from "../json.js";
+import { IoError } from "./errors.js";
+import { createFileExclusive, errnoCode, ioError, readFileBounded } from "./fs.js";
+import { isJsonObject } from "./json.js";
 
 export interface LockOptions {
   /** Give up waiting after this long (default 60 s). */
@@ -66,7 +67,7 @@ export class FileLock {
         const holder = await readOwner(path);
         const who = holder ? `process ${holder.pid} on ${holder.host} since ${holder.acquiredAt}` : "another process";
         throw new IoError(`timed out after ${timeoutMs} ms waiting for the lock ${path}, held by ${who}`, {
-          hint: `if no other process is writing this layout, delete ${path}`,
+          hint: `if no other process is using it, delete ${path}`,
         });
       }
       // Jitter keeps many waiters from retrying in lock-step.

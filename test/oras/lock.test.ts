@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { setImmediate as yieldTurn } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { IoError } from "../../src/oras/errors.js";
-import { FileLock } from "../../src/oras/layout/lock.js";
+import { FileLock } from "../../src/oras/lock.js";
 
 let dir: string;
 let lockPath: string;
