@@ -45,7 +45,7 @@ interface Received {
 }
 
 /**
- * One GET on a fresh connection, read as far as it goes. `giveUpAfterMs`: stop waiting when nothing has
+ * One GET on a fresh keep-alive connection (so any close is the proxy's doing), read as far as it goes. `giveUpAfterMs`: stop waiting when nothing has
  * arrived for that long; `maxBytes`: stop after that many body bytes.
  */
 function get(path: string, opts: { headers?: Record<string, string>; giveUpAfterMs?: number; maxBytes?: number; method?: string; url?: string } = {}): Promise<Received> {
@@ -54,7 +54,9 @@ function get(path: string, opts: { headers?: Record<string, string>; giveUpAfter
     const chunks: Buffer[] = [];
     let got = 0;
     let result: Partial<Received> = {};
+    const agent = new http.Agent({ keepAlive: true });
     const finish = (error?: string) => {
+      agent.destroy();
       resolve({
         status: result.status,
         headers: result.headers ?? {},
@@ -72,7 +74,7 @@ function get(path: string, opts: { headers?: Record<string, string>; giveUpAfter
         finish(error);
       }
     };
-    const req = http.request(`${opts.url ?? proxy.url}${path}`, { method: opts.method ?? "GET", headers: opts.headers, agent: false }, (res) => {
+    const req = http.request(`${opts.url ?? proxy.url}${path}`, { method: opts.method ?? "GET", headers: opts.headers, agent }, (res) => {
       result = { status: res.statusCode, headers: res.headers, headersAfterMs: Date.now() - started };
       res.on("data", (chunk: Buffer) => {
         chunks.push(chunk);
@@ -246,6 +248,8 @@ describe("fault proxy: each fault kind against the real registry", () => {
     const long = await get(blobPath());
     expect(long.headers["content-length"]).toBe(String(blob.size + 10));
     expect(long.complete).toBe(false);
+    // Closed by the proxy at once, not by an idle timeout.
+    expect(long.endAfterMs).toBeLessThan(2000);
     expect(long.body.equals(blob.bytes)).toBe(true);
 
     // Chaos draws one of the two.

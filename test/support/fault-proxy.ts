@@ -450,9 +450,11 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       res.writeHead(status, responseHeaders);
       // A cut after 0 bytes still sends the head, which Node would otherwise hold back for the first chunk.
       if (rule?.resetAfterBytes !== undefined) res.flushHeaders();
+      // Kept now: a finished response lets go of its socket.
+      const socket = res.socket;
       pipeline([up, ...stages, res], (err) => {
         // Errors here mean one side went away; nothing useful to report to the other.
-        if (err === undefined && closeAfterBody) res.socket?.end();
+        if (err === undefined && closeAfterBody) socket?.end();
       });
     });
     upstreamReq.on("error", (error) => {
