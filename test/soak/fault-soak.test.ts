@@ -27,7 +27,7 @@ import { fetchAll } from "../../src/oras/verify.js";
 import { runKit } from "../support/cli.js";
 import { FAULT_KINDS, startFaultProxy, type Chaos, type FaultKind, type FaultProxy, type ProxyRequestRecord } from "../support/fault-proxy.js";
 import { buildImage, buildImageIndex } from "../support/images.js";
-import { seededRandom } from "../support/random.js";
+import { pick, seededRandom } from "../support/random.js";
 import { auditRegistry, type RegistryAudit } from "../support/registry-audit.js";
 import { startRegistry, type RunningRegistry } from "../support/registry.js";
 
@@ -122,7 +122,7 @@ beforeAll(async () => {
   [a, b] = await Promise.all([startRegistry(), startRegistry()]);
   await buildImage({ url: a.url, repo: "base/agent" }, { tag: "latest", seed: "soak-base" });
 
-  // Kits with READMEs from 600 bytes to ~300 KB, so body faults land in small and large blobs alike.
+  // Kits with READMEs from 600 bytes to ~185 KB, so body faults land in small and large blobs alike.
   const reference = await KitStore.open(path.join(work, "reference-store"));
   for (let i = 0; i < 6; i++) {
     const dir = path.join(work, `kit-${i}`);
@@ -188,10 +188,6 @@ function pickWeighted(random: () => number): OpKind {
     if (x < 0) return kind;
   }
   return WEIGHTS.at(-1)![0];
-}
-
-function pickFrom<T>(items: readonly T[], random: () => number): T {
-  return items[Math.floor(random() * items.length)]!;
 }
 
 /** Run `op` with an abort signal; a result, an error, or a timeout once `ms` pass (the op is then abandoned). */
@@ -283,7 +279,7 @@ async function operate(lane: Lane, index: number, kind: OpKind): Promise<Omit<Ou
     case "pull-fresh":
     case "pull-shared":
     case "cli-pull": {
-      const source = pickFrom(kits, random);
+      const source = pick(kits, random);
       const shared = kind === "pull-shared";
       const store = shared ? lane.sharedStore : path.join(await freshDir("store"), "store");
       stores.add(store);
@@ -307,7 +303,7 @@ async function operate(lane: Lane, index: number, kind: OpKind): Promise<Omit<Ou
     case "copy-registry":
     case "copy-layout":
     case "cli-copy": {
-      const source = pickFrom([...kits, ...images], random);
+      const source = pick([...kits, ...images], random);
       const srcRef = `${lane.src.host}/${source.repo}${byTag ? ":v1" : `@${source.digest}`}`;
       const toLayout = kind === "copy-layout" || (kind === "cli-copy" && random() < 0.5);
       const fresh = random() < 0.5;
@@ -326,7 +322,7 @@ async function operate(lane: Lane, index: number, kind: OpKind): Promise<Omit<Ou
       }
       const what = `copy ${srcRef} → ${dstRef}`;
       if (kind === "cli-copy") {
-        const run = await runKit(["copy", srcRef, dstRef, "--json"], { env: { DOCKER_CONFIG: dockerConfig() }, timeoutMs: CLI_DEADLINE_MS });
+        const run = await runKit(["copy", srcRef, dstRef, "--json"], { env: { KIT_STORE: path.join(work, "cli-copy-store"), DOCKER_CONFIG: dockerConfig() }, timeoutMs: CLI_DEADLINE_MS });
         if (run.timedOut) return { ...base, what, result: "timeout", exit: run.code };
         if (run.code !== 0) return { ...base, what, exit: run.code, ...cliFailure(run.code, run.stdout, run.stderr) };
         const printed = JSON.parse(run.stdout) as { digest: string; stats?: Record<string, unknown> };
