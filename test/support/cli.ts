@@ -8,9 +8,12 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** Set when the process was killed for running past `timeoutMs`. */
+  timedOut?: boolean;
 }
 
-export function runKit(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+/** `timeoutMs`: kill the process (SIGKILL) if it has not exited by then; `timedOut` then says so. */
+export function runKit(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [KIT_BIN, ...args], {
       cwd: opts.cwd,
@@ -21,8 +24,19 @@ export function runKit(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    let timedOut = false;
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGKILL");
+          }, opts.timeoutMs);
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr, ...(timedOut ? { timedOut } : {}) });
+    });
     child.stdin.end(opts.input ?? "");
   });
 }

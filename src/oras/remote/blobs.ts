@@ -9,7 +9,7 @@ import { isTransientError } from "../transient.js";
 import type { FetchOptions } from "../target.js";
 import { checkDescriptorSize, verifyingStream } from "../verify.js";
 import { deleteScope, pullScope, pushScope } from "./auth/scope.js";
-import { bodyFailure, connectionReason, discard, header, type HttpResponse } from "./http.js";
+import { abandonBody, bodyFailure, connectionReason, discard, header, type HttpResponse } from "./http.js";
 import type { RepoContext } from "./registry-client.js";
 import { errorFromResponse } from "./response-errors.js";
 import { DEFAULT_RETRY_POLICY } from "./retry.js";
@@ -67,7 +67,7 @@ async function expectWholeBlob(ctx: RepoContext, desc: Descriptor, res: HttpResp
   if (res.status !== 200) throw await errorFromResponse(res, blobContext(ctx, desc, "fetch"));
   const length = declaredLength(res);
   if (length !== undefined && length !== desc.size) {
-    res.body.destroy();
+    abandonBody(res);
     throw new SizeMismatchError(desc.size, length, what, { hint: "the registry announced a different length for this blob" });
   }
   return res;
@@ -160,7 +160,7 @@ class ResumingBody extends Readable {
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     // Do not wait for a stalled connection to say something.
-    this.res.body.destroy();
+    abandonBody(this.res);
     this.op.end();
     callback(err);
   }
@@ -177,7 +177,7 @@ class ResumingBody extends Readable {
     try {
       const next = await reopenBlob(this.ctx, this.desc, this.op.signal, this.what, received, this.restarted, failure);
       if (this.destroyed) {
-        next.res.body.destroy();
+        abandonBody(next.res);
         return;
       }
       const reason = `broke after ${received} bytes (${connectionReason(err)})`;

@@ -83,6 +83,16 @@ export async function discard(res: HttpResponse): Promise<void> {
   }
 }
 
+/**
+ * Stop reading a body we will not use, at once (a lying length, a size over a
+ * limit, a stream given up). Destroying an undici body emits 'error' later;
+ * with no listener that would crash the process, so one is added first.
+ */
+export function abandonBody(res: Pick<HttpResponse, "body">): void {
+  res.body.on("error", () => {});
+  res.body.destroy();
+}
+
 /** Origin (scheme://host:port) equality, the unit of trust for credentials. */
 export function sameOrigin(a: URL, b: URL | string): boolean {
   return a.origin === (typeof b === "string" ? b : b.origin);

@@ -11,7 +11,7 @@ import { digestOf, isDigest, parseDigest } from "../digest.js";
 import { DigestMismatchError, InvalidContentError, RegistryError, SizeLimitError } from "../errors.js";
 import { verifyBytes } from "../verify.js";
 import { deleteScope, pullScope, pushScope } from "./auth/scope.js";
-import { discard, header, readResponse, type HttpResponse } from "./http.js";
+import { abandonBody, discard, header, readResponse, type HttpResponse } from "./http.js";
 import { repoErrorContext, type RepoContext } from "./registry-client.js";
 import { errorFromResponse, registryResponse, type ErrorContext } from "./response-errors.js";
 
@@ -111,7 +111,7 @@ async function getManifestOnce(ctx: RepoContext, reference: string, signal?: Abo
   const what = `${ectx.what} from ${ctx.client.registry}`;
   const length = contentLength(res);
   if (length !== undefined && length > MAX_MANIFEST_BYTES) {
-    res.body.destroy();
+    abandonBody(res);
     throw new SizeLimitError(MAX_MANIFEST_BYTES, `${what} (${length} bytes)`);
   }
   const claimed = claimedDigest(res, ectx);
