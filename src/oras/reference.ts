@@ -7,6 +7,7 @@
  */
 import { InvalidReferenceError, UnsupportedError } from "./errors.js";
 import { parseDigest } from "./digest.js";
+import { MAX_REFERENCE_NAME_LENGTH } from "./limits.js";
 
 export const DOCKER_HUB = "docker.io";
 /** Where Docker Hub's API actually lives. */
@@ -17,7 +18,6 @@ const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DOMAIN_COMPONENT = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
 const PORT = /^[0-9]{1,5}$/;
-const MAX_NAME_LENGTH = 255;
 /** `SCHEME://` at the start: a URL typed where a reference belongs. */
 const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 const HELM_OCI = "oci://";
@@ -92,8 +92,8 @@ export function parseReference(input: string): RegistryReference {
   }
 
   const { registry, repository } = splitName(rest, input);
-  if (rest.length > MAX_NAME_LENGTH) {
-    throw new InvalidReferenceError(`invalid reference "${input}": the name is longer than ${MAX_NAME_LENGTH} characters`);
+  if (rest.length > MAX_REFERENCE_NAME_LENGTH) {
+    throw new InvalidReferenceError(`invalid reference "${input}": the name is longer than ${MAX_REFERENCE_NAME_LENGTH} characters`);
   }
   const ref: RegistryReference = { kind: "registry", registry, repository };
   if (tag !== undefined) ref.tag = tag;

@@ -7,7 +7,8 @@ import { isLoopbackRegistry, registryEndpoint } from "../reference.js";
 import { AuthCache, authLayer, DEFAULT_OAUTH_CLIENT_ID } from "./auth/client.js";
 import type { CredentialProvider } from "./auth/credentials.js";
 import { composeOutermostFirst, sharedAgent, undiciSend, type Layer, type Send } from "./http.js";
-import { MAX_REDIRECTS, redirectLayer } from "./redirect.js";
+import { MAX_REDIRECTS } from "../limits.js";
+import { redirectLayer } from "./redirect.js";
 import { DEFAULT_LOGIN_COMMAND, type ErrorContext } from "./response-errors.js";
 import { retryLayer, type RetryLayerOptions, type RetryPolicy } from "./retry.js";
 import type { UploadPolicy } from "./upload-policy.js";
@@ -32,6 +33,7 @@ export interface RemoteOptions {
   retry?: Partial<RetryPolicy>;
   /** Test hook: replaces the sleep between retries. */
   retrySleep?: RetryLayerOptions["sleep"];
+  /** Redirects followed per request; default MAX_REDIRECTS (10). */
   maxRedirects?: number;
   /** Share tokens between clients using the same credentials. */
   authCache?: AuthCache;

@@ -4,6 +4,8 @@
  * comma-separated `name=value` parameters whose quoted values may themselves
  * contain commas and backslash escapes.
  */
+import { SizeLimitError } from "../../errors.js";
+import { MAX_WWW_AUTHENTICATE_BYTES } from "../../limits.js";
 
 export interface Challenge {
   /** Lower-case scheme: "bearer", "basic", ... */
@@ -64,10 +66,16 @@ class Scanner {
   }
 }
 
-/** Every challenge in one or more WWW-Authenticate header values; malformed parts are skipped. */
-export function parseChallenges(value: string | readonly string[] | undefined): Challenge[] {
+/**
+ * Every challenge in one or more WWW-Authenticate header values; malformed
+ * parts are skipped. Values longer than MAX_WWW_AUTHENTICATE_BYTES together
+ * are a SizeLimitError naming `what`.
+ */
+export function parseChallenges(value: string | readonly string[] | undefined, what = "the WWW-Authenticate header"): Challenge[] {
   if (value === undefined) return [];
   const values = typeof value === "string" ? [value] : value;
+  const length = values.reduce((sum, v) => sum + v.length, 0);
+  if (length > MAX_WWW_AUTHENTICATE_BYTES) throw new SizeLimitError(MAX_WWW_AUTHENTICATE_BYTES, `${what} (${length} bytes)`);
   return values.flatMap(parseOneHeader);
 }
 

@@ -8,16 +8,16 @@ import { mkdir, realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { InvalidContentError, IoError, SizeLimitError } from "../../errors.js";
+import { MAX_DOCKER_CONFIG_BYTES, MAX_JSON_DEPTH } from "../../limits.js";
 import { DOCKER_HUB } from "../../reference.js";
 import { helperErase, helperGet, helperStore, type HelperOptions } from "./cred-helper.js";
 import { memoiseCredentials, type Credential, type CredentialProvider } from "./credentials.js";
 import { readFileBounded, writeFileAtomic } from "../../fs.js";
-import { isJsonObject } from "../../json.js";
+import { isJsonObject, jsonDepthExceeds } from "../../json.js";
 
 /** Docker Hub's key in `auths` and the server URL docker gives credential helpers. */
 export const DOCKER_HUB_SERVER_URL = "https://index.docker.io/v1/";
 const DOCKER_HUB_HOSTS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
-const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 export interface DockerConfigOptions {
   /** Path of config.json; default from $DOCKER_CONFIG or ~/.docker. */
@@ -57,7 +57,7 @@ interface ConfigFile {
 async function readConfigFile(path: string): Promise<ConfigFile> {
   let text: string;
   try {
-    text = (await readFileBounded(path, MAX_CONFIG_BYTES, `docker config ${path}`)).toString("utf8");
+    text = (await readFileBounded(path, MAX_DOCKER_CONFIG_BYTES, `docker config ${path}`)).toString("utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return { path, exists: false, data: {} };
     if (err instanceof SizeLimitError) throw err;
@@ -73,6 +73,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     });
   }
   if (!isJsonObject(data)) throw new InvalidContentError(`docker config ${path} is not a JSON object`);
+  if (jsonDepthExceeds(data, MAX_JSON_DEPTH)) throw new InvalidContentError(`docker config ${path} is nested deeper than ${MAX_JSON_DEPTH} levels`, { hint: "fix or remove the file" });
   return { path, exists: true, data };
 }
 
