@@ -1,0 +1,90 @@
+/**
+ * Property-based testing (fast-check) with one configuration for every fuzz
+ * test: the normal suite runs a fixed seed and few runs; `npm run fuzz` sets
+ * FUZZ_SEED (random, printed) and FUZZ_SCALE (runs multiplied) for the same
+ * files. A failure prints the seed and the shrunk counterexample; re-run it
+ * with `FUZZ_SEED=<seed> npx vitest run --config test/vitest.config.ts test/fuzz`.
+ */
+import fc from "fast-check";
+import { isOciError } from "../../src/oras/errors.js";
+
+/** The normal suite's seed: the same inputs on every run and every machine. */
+const FIXED_SEED = 0x6b17;
+/** Any single call over this much CPU time is a failure: inputs are bounded, so work must be too. */
+export const MAX_CALL_CPU_MS = 200;
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  return value;
+}
+
+export const fuzzSeed = envNumber("FUZZ_SEED", FIXED_SEED);
+export const fuzzScale = envNumber("FUZZ_SCALE", 1);
+
+/** fast-check parameters for a property the normal suite runs `runs` times. */
+export function fuzzParams<T>(runs: number): fc.Parameters<T> {
+  return { seed: fuzzSeed, numRuns: Math.max(1, Math.round(runs * fuzzScale)) };
+}
+
+/** A vitest timeout for a property that takes up to `ms` in the normal suite. */
+export function fuzzTimeout(ms = 20_000): number {
+  return Math.round(ms * fuzzScale) + 30_000;
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
+function describeEscape(err: unknown): string {
+  if (err instanceof Error) return `${err.constructor.name}: ${err.message.slice(0, 300)}`;
+  return `a thrown ${typeof err}: ${String(err).slice(0, 300)}`;
+}
+
+/** What a call did: returned (a value) or threw one of our typed errors. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/**
+ * Run `fn` once; fail when it throws anything `allowed` does not accept
+ * (default: an OciError) or takes more than MAX_CALL_CPU_MS of CPU time.
+ * CPU time, not wall time, so a loaded machine does not make it flaky.
+ */
+export function bounded<T>(fn: () => T, allowed: (err: unknown) => boolean = isOciError): Outcome<T> {
+  const start = process.cpuUsage();
+  let outcome: Outcome<T>;
+  try {
+    outcome = { ok: true, value: fn() };
+  } catch (err) {
+    if (!allowed(err)) throw new Error(`escaped as ${describeEscape(err)}`, { cause: err });
+    outcome = { ok: false, error: err };
+  }
+  const ms = cpuMsSince(start);
+  if (ms > MAX_CALL_CPU_MS) throw new Error(`took ${ms.toFixed(0)} ms of CPU (bound ${MAX_CALL_CPU_MS} ms)`);
+  return outcome;
+}
+
+/** bounded() for async calls (those that touch files); the bound counts this process's CPU while it runs. */
+export async function boundedAsync<T>(fn: () => Promise<T>, allowed: (err: unknown) => boolean = isOciError): Promise<Outcome<T>> {
+  const start = process.cpuUsage();
+  let outcome: Outcome<T>;
+  try {
+    outcome = { ok: true, value: await fn() };
+  } catch (err) {
+    if (!allowed(err)) throw new Error(`escaped as ${describeEscape(err)}`, { cause: err });
+    outcome = { ok: false, error: err };
+  }
+  const ms = cpuMsSince(start);
+  if (ms > MAX_CALL_CPU_MS) throw new Error(`took ${ms.toFixed(0)} ms of CPU (bound ${MAX_CALL_CPU_MS} ms)`);
+  return outcome;
+}
+
+/** Strings made mostly of the characters a grammar cares about, so the parser's branches are reached. */
+export function stringOf(chars: string, maxLength = 80): fc.Arbitrary<string> {
+  const unit = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...chars) }, { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 1 }) });
+  return fc.string({ unit, maxLength });
+}
+
+export { fc };
