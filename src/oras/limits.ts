@@ -36,6 +36,8 @@ export const MAX_REF_NAME_LENGTH = 255;
 
 /** The `registry/repository` part of a reference (the distribution-spec's limit). */
 export const MAX_REFERENCE_NAME_LENGTH = 255;
+/** A whole registry reference: the name, a 128-character tag and a sha512 digest; longer text is refused unread (and unquoted). */
+export const MAX_REFERENCE_LENGTH = MAX_REFERENCE_NAME_LENGTH + ":".length + 128 + "@sha512:".length + 128;
 
 // ---- registry API ----
 

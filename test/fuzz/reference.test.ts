@@ -14,6 +14,7 @@ import {
   parseRegistryHost,
   parseTargetReference,
 } from "../../src/oras/reference.js";
+import { MAX_REFERENCE_LENGTH } from "../../src/oras/limits.js";
 import { bounded, fc, fuzzParams, fuzzTimeout, stringOf } from "../support/fuzz.js";
 
 const HEX = "0123456789abcdef";
@@ -39,8 +40,11 @@ describe("fuzzing references", () => {
     () => {
       fc.assert(
         fc.property(referenceText, (text) => {
-          for (const parse of [parseReference, parseLayoutReference, parseTargetReference, parseRegistryHost, parseKitReference, parseShortKitReference]) {
-            bounded(() => parse(text));
+          for (const parse of [parseLayoutReference, parseTargetReference]) bounded(() => parse(text));
+          // Registry references come from files (kit.yaml's image): their errors quote a bounded part of the input.
+          for (const parse of [parseReference, parseRegistryHost, parseKitReference, parseShortKitReference]) {
+            const out = bounded(() => parse(text));
+            if (!out.ok && !text.startsWith("oci:")) expect((out.error as Error).message.length).toBeLessThan(3 * MAX_REFERENCE_LENGTH);
           }
           bounded(() => namesRegistryHost(text), () => false);
           bounded(() => isLoopbackRegistry(text), () => false);
