@@ -47,6 +47,17 @@ function describeEscape(err: unknown): string {
 /** What a call did: returned (a value) or threw one of our typed errors. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
+/** The outcome of a call that threw: a failure of the property unless `allowed` accepts the error. */
+function thrown(err: unknown, allowed: (err: unknown) => boolean): Outcome<never> {
+  if (!allowed(err)) throw new Error(`escaped as ${describeEscape(err)}`, { cause: err });
+  return { ok: false, error: err };
+}
+
+function checkCpu(start: NodeJS.CpuUsage): void {
+  const ms = cpuMsSince(start);
+  if (ms > MAX_CALL_CPU_MS) throw new Error(`took ${ms.toFixed(0)} ms of CPU (bound ${MAX_CALL_CPU_MS} ms)`);
+}
+
 /**
  * Run `fn` once; fail when it throws anything `allowed` does not accept
  * (default: an OciError) or takes more than MAX_CALL_CPU_MS of CPU time.
@@ -58,26 +69,20 @@ export function bounded<T>(fn: () => T, allowed: (err: unknown) => boolean = isO
   try {
     outcome = { ok: true, value: fn() };
   } catch (err) {
-    if (!allowed(err)) throw new Error(`escaped as ${describeEscape(err)}`, { cause: err });
-    outcome = { ok: false, error: err };
+    outcome = thrown(err, allowed);
   }
-  const ms = cpuMsSince(start);
-  if (ms > MAX_CALL_CPU_MS) throw new Error(`took ${ms.toFixed(0)} ms of CPU (bound ${MAX_CALL_CPU_MS} ms)`);
+  checkCpu(start);
   return outcome;
 }
 
 /** bounded() for async calls (those that touch files); the bound counts this process's CPU while it runs. */
 export async function boundedAsync<T>(fn: () => Promise<T>, allowed: (err: unknown) => boolean = isOciError): Promise<Outcome<T>> {
   const start = process.cpuUsage();
-  let outcome: Outcome<T>;
-  try {
-    outcome = { ok: true, value: await fn() };
-  } catch (err) {
-    if (!allowed(err)) throw new Error(`escaped as ${describeEscape(err)}`, { cause: err });
-    outcome = { ok: false, error: err };
-  }
-  const ms = cpuMsSince(start);
-  if (ms > MAX_CALL_CPU_MS) throw new Error(`took ${ms.toFixed(0)} ms of CPU (bound ${MAX_CALL_CPU_MS} ms)`);
+  const outcome = await fn().then(
+    (value): Outcome<T> => ({ ok: true, value }),
+    (err: unknown) => thrown(err, allowed),
+  );
+  checkCpu(start);
   return outcome;
 }
 
