@@ -24,7 +24,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const hosts = fc.constantFrom("ghcr.io", "localhost:5000", "docker.io", "https://index.docker.io/v1/", "HTTPS://GHCR.IO/x", "", "a:b:c");
+const hosts = fc.constantFrom("ghcr.io", "__proto__", "constructor", "localhost:5000", "docker.io", "https://index.docker.io/v1/", "HTTPS://GHCR.IO/x", "", "a:b:c");
 const entry = fc.oneof(
   fc.record(
     {

@@ -18,7 +18,7 @@ const VALID = 'name: famiglia\nversion: "1.0.0"\nimage: ghcr.io/kit/base:1\n';
 
 /** Pieces of YAML syntax, glued at random: most land in the parser's odd corners. */
 const fragment = fc.constantFrom(
-  "name: ", "version: ", "image: ", "egress:", "exposes:", "secrets:", "required:", "resources:", "memory_mb: ",
+  "name: ", "version: ", "image: ", "egress:", "__proto__: ", "constructor: ", "exposes:", "secrets:", "required:", "resources:", "memory_mb: ",
   "x", "1", '"1.0.0"', "ghcr.io/a/b:1", "\n", "  ", "\t", "\r\n", "- ", "-", "[", "]", "{", "}", ", ", ": ", ":", "? ",
   "&a ", "*a", "&b ", "*b", "<<: *a", "!!str ", "!!map ", "!x ", "'", '"', "\\", "# c", "|", ">-", "---", "...", "%YAML 1.2", "%TAG ! x",
   "~", "null", "true", "0x1F", ".inf", "\u00a0", "\ufeff", "\u2028",

@@ -105,7 +105,8 @@ function parseOneHeader(text: string): Challenge[] {
       continue;
     }
     // Not a parameter: a new challenge starts with this scheme.
-    current = { scheme: name.toLowerCase(), params: {} };
+    // No prototype: a parameter named "__proto__" (or "constructor") is a parameter like any other.
+    current = { scheme: name.toLowerCase(), params: Object.create(null) as Record<string, string> };
     out.push(current);
     if (hadSpace) {
       // `Scheme token68` (as in `Basic dXNlcjpwYXNz`): a token68 is followed by "="s only, then a comma or the end.

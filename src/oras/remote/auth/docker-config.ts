@@ -86,7 +86,7 @@ function stringMap(value: unknown): Record<string, string> {
 /** Keys of `record` that stand for `registry`, the exact server URL first. */
 function keysFor(record: Record<string, unknown>, registry: string): string[] {
   const want = registryOfConfigKey(registry);
-  const exact = [serverUrlFor(registry), registry].filter((k) => k in record);
+  const exact = [serverUrlFor(registry), registry].filter((k) => Object.hasOwn(record, k));
   const loose = Object.keys(record).filter((k) => !exact.includes(k) && registryOfConfigKey(k) === want);
   return [...new Set(exact), ...loose];
 }
@@ -168,7 +168,8 @@ export async function storeDockerCredential(
     await helperStore(helper, serverUrl, cred.username, cred.password, helperOptions(opts));
     return { location: `credential helper docker-credential-${helper}` };
   }
-  const auths = isJsonObject(file.data.auths) ? { ...file.data.auths } : {};
+  // No prototype, so that every key (even "__proto__") is an entry like any other.
+  const auths: Record<string, unknown> = Object.assign(Object.create(null), isJsonObject(file.data.auths) ? file.data.auths : {});
   const key = keysFor(auths, registry)[0] ?? serverUrl;
   const previous = isJsonObject(auths[key]) ? auths[key] : {};
   // Keep unrelated fields of the entry (e.g. email) but none of the old secrets.
