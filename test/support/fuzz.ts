@@ -10,8 +10,8 @@ import { isOciError } from "../../src/oras/errors.js";
 
 /** The normal suite's seed: the same inputs on every run and every machine. */
 const FIXED_SEED = 0x6b17;
-/** Any single call over this much CPU time is a failure: inputs are bounded, so work must be too. */
-export const MAX_CALL_CPU_MS = 200;
+/** Any single call over this long is a failure: inputs are bounded, so work must be too. */
+export const MAX_CALL_MS = 200;
 
 function envNumber(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -34,9 +34,14 @@ export function fuzzTimeout(ms = 20_000): number {
   return Math.round(ms * fuzzScale) + 30_000;
 }
 
-function cpuMsSince(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1000;
+/** Where a call started, in CPU time and in wall time. */
+interface Start {
+  cpu: NodeJS.CpuUsage;
+  wall: number;
+}
+
+function startClock(): Start {
+  return { cpu: process.cpuUsage(), wall: performance.now() };
 }
 
 function describeEscape(err: unknown): string {
@@ -53,36 +58,53 @@ function thrown(err: unknown, allowed: (err: unknown) => boolean): Outcome<never
   return { ok: false, error: err };
 }
 
-function checkCpu(start: NodeJS.CpuUsage): void {
-  const ms = cpuMsSince(start);
-  if (ms > MAX_CALL_CPU_MS) throw new Error(`took ${ms.toFixed(0)} ms of CPU (bound ${MAX_CALL_CPU_MS} ms)`);
+/** Milliseconds since `start`: the smaller of CPU and wall time (CPU time grows with the garbage collector's helper threads, wall time with a loaded machine). */
+function elapsed(start: Start): { ms: number; text: string } {
+  const used = process.cpuUsage(start.cpu);
+  const cpu = (used.user + used.system) / 1000;
+  const wall = performance.now() - start.wall;
+  return { ms: Math.min(cpu, wall), text: `${wall.toFixed(0)} ms (${cpu.toFixed(0)} ms of CPU)` };
+}
+
+function overBound(took: { text: string }, again?: { text: string }): Error {
+  return new Error(`took ${took.text}${again ? `, and ${again.text} again` : ""}; bound ${MAX_CALL_MS} ms`);
 }
 
 /**
- * Run `fn` once; fail when it throws anything `allowed` does not accept
- * (default: an OciError) or takes more than MAX_CALL_CPU_MS of CPU time.
- * CPU time, not wall time, so a loaded machine does not make it flaky.
+ * Run `fn`; fail when it throws anything `allowed` does not accept (default:
+ * an OciError) or takes more than MAX_CALL_MS. A call over the bound is timed
+ * once more and fails only when it is slow again: real cost repeats, a
+ * garbage collection that happened to land in it does not.
  */
 export function bounded<T>(fn: () => T, allowed: (err: unknown) => boolean = isOciError): Outcome<T> {
-  const start = process.cpuUsage();
-  let outcome: Outcome<T>;
-  try {
-    outcome = { ok: true, value: fn() };
-  } catch (err) {
-    outcome = thrown(err, allowed);
+  const run = (): Outcome<T> => {
+    try {
+      return { ok: true, value: fn() };
+    } catch (err) {
+      return thrown(err, allowed);
+    }
+  };
+  let start = startClock();
+  const outcome = run();
+  const took = elapsed(start);
+  if (took.ms > MAX_CALL_MS) {
+    start = startClock();
+    run();
+    const again = elapsed(start);
+    if (again.ms > MAX_CALL_MS) throw overBound(took, again);
   }
-  checkCpu(start);
   return outcome;
 }
 
-/** bounded() for async calls (those that touch files); the bound counts this process's CPU while it runs. */
+/** bounded() for async calls; they touch files, so a slow one is not run again: it fails at once. */
 export async function boundedAsync<T>(fn: () => Promise<T>, allowed: (err: unknown) => boolean = isOciError): Promise<Outcome<T>> {
-  const start = process.cpuUsage();
+  const start = startClock();
   const outcome = await fn().then(
     (value): Outcome<T> => ({ ok: true, value }),
     (err: unknown) => thrown(err, allowed),
   );
-  checkCpu(start);
+  const took = elapsed(start);
+  if (took.ms > MAX_CALL_MS) throw overBound(took);
   return outcome;
 }
 
