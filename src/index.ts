@@ -10,10 +10,10 @@ export {
   formatIssue,
   KitValidationError,
   KIT_FILE,
-  MAX_KIT_FILE_BYTES,
   type KitIssue,
   type LoadedKit,
 } from "./kit/load.js";
+export * from "./kit/limits.js";
 export { initKit, PLACEHOLDER_IMAGE, type InitOptions, type InitResult } from "./kit/init.js";
 export {
   buildKitArtifact,

@@ -23,10 +23,6 @@ export const Annotation = {
 export const KIT_YAML_TITLE = "kit.yaml";
 export const README_TITLE = "README.md";
 
-/** Limits a reader enforces before trusting anything. */
-export const MAX_KIT_CONFIG_BYTES = 1024 * 1024;
-export const MAX_README_BYTES = 1024 * 1024;
-
 /** kit-manifest-v1 `name`: a lowercase DNS-label-like slug, at most 63 characters. */
 export const KIT_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 export const MAX_KIT_NAME_LENGTH = 63;

@@ -5,7 +5,8 @@
 import { type Descriptor, fetchAll, formatReference } from "../oras/content.js";
 import { fetchManifestOf, openTarget } from "../oras/index.js";
 import type { RemoteOptions } from "../oras/remote/index.js";
-import { KIT_ARTIFACT_TYPE, MAX_KIT_CONFIG_BYTES, type KitConfig } from "./artifact.js";
+import { KIT_ARTIFACT_TYPE, type KitConfig } from "./artifact.js";
+import { MAX_KIT_CONFIG_BYTES } from "./limits.js";
 import { toKitReference, type KitReference } from "./reference.js";
 import { KitStore } from "./store.js";
 import { recordedRepository } from "./store-reference.js";

@@ -1,19 +1,19 @@
 /**
  * Reading kit.yaml: bounded, strict YAML with every problem located at
- * FILE:LINE:COL and named by its field path.
+ * FILE:LINE:COL and named by its field path. Bounded in bytes, tokens,
+ * nesting and alias expansions (src/kit/limits.ts), so no input costs more
+ * than a fraction of a second or overflows the stack.
  */
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode } from "yaml";
+import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from "yaml";
 import type { core } from "zod/mini";
 import { InvalidContentError, IoError, NotFoundError, OciError, readFileBounded } from "../oras/content.js";
+import { MAX_ALIAS_EXPANSIONS, MAX_KIT_FILE_BYTES } from "./limits.js";
 import { KitManifestSchema, type KitManifest } from "./schema.js";
+import { yamlBudgetProblem } from "./yaml-budget.js";
 
 export const KIT_FILE = "kit.yaml";
-/** kit.yaml is a short declaration; anything bigger is a mistake or an attack. */
-export const MAX_KIT_FILE_BYTES = 1024 * 1024;
-/** Aliases are allowed, but a "billion laughs" file must fail fast. */
-export const MAX_ALIAS_EXPANSIONS = 100;
 
 export interface KitIssue {
   /** Dotted field path such as `resources.memory_mb` or `exposes[1].port`; empty for the document. */
@@ -95,19 +95,22 @@ export function checkKitManifest(bytes: Uint8Array): { value?: KitManifest; issu
     return { issues: [{ path: "", message: `file exceeds the limit of ${MAX_KIT_FILE_BYTES} bytes`, line: 0, column: 0 }] };
   }
   const text = Buffer.from(bytes).toString("utf8");
+  const overBudget = yamlBudgetProblem(text);
+  if (overBudget !== undefined) return { issues: [{ path: "", message: overBudget.message, ...linePosition(text, overBudget.offset) }] };
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, version: "1.2" });
+  // Duplicate keys are found by duplicateKeys(), in one pass: the parser's own check compares every pair of keys.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: true, version: "1.2" });
   const at = (offset: number | undefined) => {
     if (offset === undefined) return { line: 0, column: 0 };
     const pos = lines.linePos(offset);
     return { line: pos.line, column: pos.col };
   };
 
-  if (doc.errors.length > 0) {
-    return {
-      issues: doc.errors.map((e) => ({ path: "", message: yamlMessage(e.message, e.code, text.slice(e.pos[0], e.pos[0] + 200)), ...at(e.pos[0]) })),
-    };
-  }
+  const problems = [
+    ...doc.errors.map((e) => ({ message: yamlMessage(e.message), offset: e.pos[0] })),
+    ...duplicateKeys(doc),
+  ].sort((a, b) => a.offset - b.offset);
+  if (problems.length > 0) return { issues: problems.map((p) => ({ path: "", message: p.message, ...at(p.offset) })) };
 
   let data: unknown;
   try {
@@ -138,14 +141,44 @@ export function checkKitManifest(bytes: Uint8Array): { value?: KitManifest; issu
 
 type Locator = (offset: number | undefined) => { line: number; column: number };
 
+/** Every scalar key that repeats one earlier in its mapping, at the repeat (the rule the parser's uniqueKeys applies, in linear time). */
+function duplicateKeys(doc: Document): Array<{ message: string; offset: number }> {
+  const out: Array<{ message: string; offset: number }> = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        if (seen.has(pair.key.value)) out.push({ message: duplicateKeyMessage(String(pair.key.value)), offset: pair.key.range?.[0] ?? 0 });
+        seen.add(pair.key.value);
+      }
+    },
+  });
+  return out;
+}
+
+/** 1-based line and column of an offset, for a problem found before the parser (and its LineCounter) ran. */
+function linePosition(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf("\n"); i >= 0 && i < offset; i = text.indexOf("\n", i + 1)) {
+    line++;
+    lineStart = i + 1;
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
 function locateIssue(doc: Document, issue: core.$ZodIssue, at: Locator): KitIssue[] {
   const keys = issue.path as (string | number)[];
   if (issue.code === "unrecognized_keys") {
     // Point at each unknown key itself, so a typo is found where it was typed.
     const parent = nodeAt(doc, keys);
+    // One map of the parent's keys: a file of thousands of unknown keys must not cost their square.
+    const keyNodes = new Map<unknown, YamlNode>();
+    if (isMap(parent)) for (const p of parent.items) if (isPair(p) && isScalar(p.key) && !keyNodes.has(p.key.value)) keyNodes.set(p.key.value, p.key);
     return issue.keys.map((key) => {
       const keyPath = formatPath([...keys, key]);
-      const keyNode = isMap(parent) ? parent.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key)?.key : undefined;
+      const keyNode = keyNodes.get(key);
       const suggestion = suggestKey(key);
       return {
         path: keyPath,
@@ -181,7 +214,11 @@ const KNOWN_KEYS = ["name", "version", "description", "image", "secrets", "requi
 
 /** The known field one edit away (or a plural/singular slip), for "did you mean". */
 function suggestKey(key: string): string | undefined {
-  return KNOWN_KEYS.find((known) => known !== key && editDistance(known, key) <= Math.max(1, Math.floor(known.length / 5)));
+  return KNOWN_KEYS.find((known) => {
+    const limit = Math.max(1, Math.floor(known.length / 5));
+    // Lengths further apart than the limit cannot be within it: skip the quadratic distance (a file may hold thousands of keys).
+    return known !== key && Math.abs(known.length - key.length) <= limit && editDistance(known, key) <= limit;
+  });
 }
 
 function editDistance(a: string, b: string): number {
@@ -198,11 +235,12 @@ function editDistance(a: string, b: string): number {
   return row[b.length]!;
 }
 
-function yamlMessage(message: string, code: string, source: string): string {
-  if (code === "DUPLICATE_KEY") {
-    const key = source.split(/[:\n]/)[0]!.trim().replace(/^["']|["']$/g, "").slice(0, 80);
-    return key ? `duplicate key "${key}": each field may appear only once` : "duplicate key: each field may appear only once";
-  }
+function duplicateKeyMessage(key: string): string {
+  const shown = key.trim().slice(0, 80);
+  return shown ? `duplicate key "${shown}": each field may appear only once` : "duplicate key: each field may appear only once";
+}
+
+function yamlMessage(message: string): string {
   if (/multiple documents/i.test(message)) return 'the file must hold exactly one YAML document (remove the "---" separator)';
   return `invalid YAML: ${message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`;
 }

@@ -5,8 +5,8 @@
  */
 import { type DescribedBytes, type Descriptor, fetchAll, NotFoundError, type ReadOnlyStorage } from "../oras/content.js";
 import type { KitConfig } from "./artifact.js";
-import { KIT_ARTIFACT_TYPE, KIT_YAML_TITLE, MAX_KIT_CONFIG_BYTES, MAX_README_BYTES, README_TITLE } from "./format.js";
-import { MAX_KIT_FILE_BYTES } from "./load.js";
+import { KIT_ARTIFACT_TYPE, KIT_YAML_TITLE, README_TITLE } from "./format.js";
+import { MAX_KIT_CONFIG_BYTES, MAX_KIT_FILE_BYTES, MAX_README_BYTES } from "./limits.js";
 import { checkImageAnnotation, checkKitConfig, checkKitManifestJson } from "./verify-artifact.js";
 
 /** A kit read and checked: everything pull stores and returns. */

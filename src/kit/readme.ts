@@ -2,7 +2,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { IoError, NotFoundError, readFileBounded, SizeLimitError } from "../oras/content.js";
-import { MAX_README_BYTES } from "./format.js";
+import { MAX_README_BYTES } from "./limits.js";
 
 /** README.md, bounded; NotFoundError saying how to add one when it is missing. */
 export async function readReadme(file: string): Promise<Buffer> {

@@ -8,7 +8,7 @@
  * A short reference has no slash, so it can never be mistaken for a registry
  * path; Docker Hub images must be written out in full.
  */
-import { formatReference, InvalidReferenceError, type LayoutReference, parseReference, parseTargetReference, type RegistryReference } from "../oras/content.js";
+import { checkReferenceLength, formatReference, InvalidReferenceError, type LayoutReference, parseReference, parseTargetReference, type RegistryReference } from "../oras/content.js";
 import { isKitName } from "./format.js";
 
 export interface ShortKitReference {
@@ -66,6 +66,7 @@ export function isShortKitReference(text: string): boolean {
 
 /** Parse a short reference; InvalidReferenceError names what is wrong. */
 export function parseShortKitReference(text: string): ShortKitReference {
+  checkReferenceLength(text);
   if (text.includes("/")) {
     throw new InvalidReferenceError(`"${text}" is not a short kit reference: it names a registry repository (it has a "/")`);
   }

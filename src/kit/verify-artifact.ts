@@ -11,13 +11,12 @@ import {
   KIT_YAML_MEDIA_TYPE,
   KIT_YAML_TITLE,
   KitConfigSchema,
-  MAX_KIT_CONFIG_BYTES,
-  MAX_README_BYTES,
   README_MEDIA_TYPE,
   README_TITLE,
   type KitConfig,
 } from "./artifact.js";
-import { checkKitManifest, formatIssue, MAX_KIT_FILE_BYTES } from "./load.js";
+import { checkKitManifest, formatIssue } from "./load.js";
+import { MAX_KIT_CONFIG_BYTES, MAX_KIT_FILE_BYTES, MAX_README_BYTES } from "./limits.js";
 
 export class NotAKitError extends InvalidContentError {}
 

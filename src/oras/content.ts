@@ -1,12 +1,13 @@
 /**
  * Content without transport: errors, descriptors, digests, manifests,
- * references, verification, bounded reads and atomic writes, and an in-memory
- * store. Published as `@aegis/kit/oras/content`; it loads no HTTP client and
+ * references, verification, bounded reads and atomic writes, an in-memory
+ * store, and the limits on everything read from outside. Published as `@aegis/kit/oras/content`; it loads no HTTP client and
  * no layout code, so a consumer that only checks content stays cheap to start.
  */
 export * from "./errors.js";
 export * from "./descriptor.js";
 export * from "./manifest.js";
+export * from "./limits.js";
 export { isJsonObject, type JsonObject } from "./json.js";
 export * from "./digest.js";
 export * from "./reference.js";

@@ -18,6 +18,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { IoError } from "./errors.js";
 import { createFileExclusive, errnoCode, ioError, readFileBounded } from "./fs.js";
 import { isJsonObject } from "./json.js";
+import { MAX_LOCK_FILE_BYTES } from "./limits.js";
 
 export interface LockOptions {
   /** Give up waiting after this long (default 60 s). */
@@ -34,7 +35,6 @@ interface LockOwner {
   acquiredAt: string;
 }
 
-const MAX_LOCK_FILE_BYTES = 4096;
 const BREAK_LOCK_STALE_MS = 10_000;
 
 export class FileLock {

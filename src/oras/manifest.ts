@@ -11,16 +11,15 @@
  * Lenient (lenientDescriptor, manifestLinks, manifestChildren): bookkeeping
  * over content a store already holds and has verified by digest. These never
  * throw; what cannot be read yields nothing.
+ *
+ * Both refuse JSON nested deeper than MAX_JSON_DEPTH; strict readers also
+ * refuse an index listing more than MAX_MANIFEST_CHILDREN descriptors.
  */
 import { isIndexMediaType, isManifestMediaType, MediaType, type Descriptor } from "./descriptor.js";
 import { isDigest, parseDigest } from "./digest.js";
 import { InvalidContentError, OciError, SizeLimitError } from "./errors.js";
-import { isJsonObject, type JsonObject } from "./json.js";
-
-/** The largest manifest we accept from anywhere (the distribution-spec's recommended limit). */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-/** An image layout's index.json larger than this is refused: 64 MiB holds a few hundred thousand entries. */
-export const MAX_INDEX_BYTES = 64 * 1024 * 1024;
+import { isJsonObject, jsonDepthExceeds, quoteJson, type JsonObject } from "./json.js";
+import { MAX_MANIFEST_CHILDREN, MAX_JSON_DEPTH, MAX_MANIFEST_BYTES } from "./limits.js";
 /**
  * The OCI artifact manifest of image-spec 1.1 release candidates. Nothing
  * pushes it any more (it is not in MANIFEST_MEDIA_TYPES), but old layouts may
@@ -54,6 +53,7 @@ export function parseManifestJson(bytes: Uint8Array, what: string, opts: { hint?
     throw new InvalidContentError(`${what} is not valid UTF-8 JSON`, { cause: err, ...(opts.hint !== undefined ? { hint: opts.hint } : {}) });
   }
   if (!isJsonObject(doc)) throw new InvalidContentError(`${what} is not a JSON object`);
+  if (jsonDepthExceeds(doc, MAX_JSON_DEPTH)) throw new SizeLimitError(MAX_JSON_DEPTH, `the nesting of ${what}`, { unit: "levels" });
   return doc;
 }
 
@@ -109,11 +109,11 @@ function manifestDocument(desc: Descriptor, bytes: Uint8Array): { doc: JsonObjec
   });
   const where = `manifest ${desc.digest}`;
   if (doc.schemaVersion !== 2) {
-    throw new InvalidContentError(`${where}: schemaVersion is ${JSON.stringify(doc.schemaVersion)}, expected 2`);
+    throw new InvalidContentError(`${where}: schemaVersion is ${quoteJson(doc.schemaVersion)}, expected 2`);
   }
   // A body whose own mediaType contradicts its descriptor could make us read an index as an image (or back).
   if (doc.mediaType !== undefined && doc.mediaType !== desc.mediaType) {
-    throw new InvalidContentError(`${where}: its mediaType ${JSON.stringify(doc.mediaType)} contradicts the descriptor's "${desc.mediaType}"`);
+    throw new InvalidContentError(`${where}: its mediaType ${quoteJson(doc.mediaType)} contradicts the descriptor's "${desc.mediaType}"`);
   }
   return { doc, where };
 }
@@ -124,6 +124,7 @@ function readDescriptorList(doc: JsonObject, field: string, where: string, requi
   if (!Array.isArray(value)) {
     throw new InvalidContentError(`${where}: "${field}" is ${required ? "missing or " : ""}not an array`);
   }
+  if (value.length > MAX_MANIFEST_CHILDREN) throw new SizeLimitError(MAX_MANIFEST_CHILDREN, `${where}: "${field}" (${value.length} descriptors)`, { unit: "descriptors" });
   return value.map((item, i) => readDescriptor(item, `${field}[${i}]`, where));
 }
 
@@ -148,7 +149,7 @@ function checkDescriptor(value: unknown, field: string, mode: "strict" | "lenien
     }
   }
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
-    return { problem: `${field}.size must be a non-negative integer, got ${JSON.stringify(size)}` };
+    return { problem: `${field}.size must be a non-negative integer, got ${quoteJson(size)}` };
   }
 
   const desc: Descriptor = keepUnknown ? ({ ...value } as unknown as Descriptor) : { mediaType, digest, size };
@@ -268,7 +269,7 @@ function lenientJson(bytes: Uint8Array): JsonObject | undefined {
   if (bytes.length > MAX_MANIFEST_BYTES) return undefined;
   try {
     const doc: unknown = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"));
-    return isJsonObject(doc) ? doc : undefined;
+    return isJsonObject(doc) && !jsonDepthExceeds(doc, MAX_JSON_DEPTH) ? doc : undefined;
   } catch {
     return undefined;
   }

@@ -7,6 +7,7 @@
  */
 import { InvalidReferenceError, UnsupportedError } from "./errors.js";
 import { parseDigest } from "./digest.js";
+import { MAX_REFERENCE_LENGTH, MAX_REFERENCE_NAME_LENGTH } from "./limits.js";
 
 export const DOCKER_HUB = "docker.io";
 /** Where Docker Hub's API actually lives. */
@@ -17,7 +18,6 @@ const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DOMAIN_COMPONENT = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
 const PORT = /^[0-9]{1,5}$/;
-const MAX_NAME_LENGTH = 255;
 /** `SCHEME://` at the start: a URL typed where a reference belongs. */
 const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 const HELM_OCI = "oci://";
@@ -63,6 +63,7 @@ export function isValidRepository(repository: string): boolean {
 export function parseReference(input: string): RegistryReference {
   const text = input.trim();
   if (text === "") throw new InvalidReferenceError("empty reference");
+  checkReferenceLength(input);
   refuseUrl(text, input);
   if (text.startsWith("oci:")) {
     throw new InvalidReferenceError(`"${input}" names an OCI layout, not a registry reference`);
@@ -92,13 +93,23 @@ export function parseReference(input: string): RegistryReference {
   }
 
   const { registry, repository } = splitName(rest, input);
-  if (rest.length > MAX_NAME_LENGTH) {
-    throw new InvalidReferenceError(`invalid reference "${input}": the name is longer than ${MAX_NAME_LENGTH} characters`);
+  if (rest.length > MAX_REFERENCE_NAME_LENGTH) {
+    throw new InvalidReferenceError(`invalid reference "${input}": the name is longer than ${MAX_REFERENCE_NAME_LENGTH} characters`);
   }
   const ref: RegistryReference = { kind: "registry", registry, repository };
   if (tag !== undefined) ref.tag = tag;
   if (digest !== undefined) ref.digest = digest;
   return ref;
+}
+
+/**
+ * Text longer than any registry reference can be is refused before it is
+ * parsed or quoted: messages quote the input, and it may be a 1 MiB field.
+ */
+export function checkReferenceLength(text: string): void {
+  if (text.length > MAX_REFERENCE_LENGTH) {
+    throw new InvalidReferenceError(`invalid reference "${text.slice(0, 60)}…": ${text.length} characters, more than a reference can have (${MAX_REFERENCE_LENGTH})`);
+  }
 }
 
 /**
@@ -285,6 +296,7 @@ export function isLoopbackRegistry(registry: string): boolean {
  * part of a reference (Docker Hub aliases become docker.io).
  */
 export function parseRegistryHost(input: string): string {
+  checkReferenceLength(input);
   const host = input.trim().replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "");
   if (host === "") throw new InvalidReferenceError(`invalid registry "${input}": expected a host such as ghcr.io or localhost:5000`);
   const ref = parseReference(`${host}/x`);

@@ -6,7 +6,7 @@
  */
 import { copy, type CopyResult, type CopyOptions } from "./copy/index.js";
 import type { DescribedBytes, Descriptor } from "./descriptor.js";
-import { MAX_MANIFEST_BYTES } from "./manifest.js";
+import { MAX_MANIFEST_BYTES } from "./limits.js";
 import { NotFoundError } from "./errors.js";
 import { OciLayout } from "./layout/store.js";
 import { MemoryStore } from "./memory.js";

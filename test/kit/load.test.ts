@@ -2,7 +2,8 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkKitManifest, KitValidationError, loadKit, MAX_KIT_FILE_BYTES } from "../../src/kit/load.js";
+import { checkKitManifest, KitValidationError, loadKit } from "../../src/kit/load.js";
+import { MAX_KIT_FILE_BYTES } from "../../src/kit/limits.js";
 import { SizeLimitError } from "../../src/oras/errors.js";
 
 const valid = `name: famiglia

@@ -26,6 +26,17 @@ describe("parseChallenges", () => {
     expect(list[1]!.params).toEqual({ realm: "https://t.example/token", service: "s", error: "insufficient_scope" });
   });
 
+  // Found by fuzzing: the parameters were a plain object, so "__proto__" set its prototype and was lost.
+  it('keeps parameters named "__proto__" and "constructor" as parameters', () => {
+    const [c] = parseChallenges('Bearer __proto__="x", constructor="y", realm="r"');
+    expect(Object.entries(c!.params)).toEqual([
+      ["__proto__", "x"],
+      ["constructor", "y"],
+      ["realm", "r"],
+    ]);
+    expect(parseChallenges("Bearer realm=r")[0]!.params.constructor).toBeUndefined();
+  });
+
   it("unescapes backslash escapes in quoted values", () => {
     const [c] = parseChallenges('Bearer realm="say \\"hi\\" \\\\ there"');
     expect(c!.params.realm).toBe('say "hi" \\ there');

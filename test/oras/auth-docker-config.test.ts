@@ -141,6 +141,14 @@ describe("lookupDockerCredential from auths", () => {
     expect(await lookupDockerCredential("c.example", opts)).toEqual({ registryToken: "bearer-abc" });
   });
 
+  // Found by fuzzing: "k in record" saw Object.prototype's names, so "constructor" named a helper and "__proto__" was lost.
+  it('keeps keys named like Object.prototype\'s properties ("__proto__", "constructor") as plain entries', async () => {
+    for (const registry of ["__proto__", "constructor"]) await storeDockerCredential(registry, { username: "u", password: registry }, opts);
+    expect(Object.keys((await readConfig()).auths as object)).toEqual(["__proto__", "constructor"]);
+    for (const registry of ["__proto__", "constructor"]) expect(await lookupDockerCredential(registry, opts)).toEqual({ username: "u", password: registry });
+    expect(await lookupDockerCredential("toString", opts)).toBeUndefined();
+  });
+
   it("reports a broken config file by path, without quoting secrets", async () => {
     await writeConfig("{ not json");
     await expect(lookupDockerCredential("a.example", opts)).rejects.toSatisfy(

@@ -7,7 +7,6 @@ import {
   lenientDescriptor,
   manifestChildren,
   manifestLinks,
-  MAX_MANIFEST_BYTES,
   parseImageIndex,
   parseImageManifest,
   parseManifestJson,
@@ -15,6 +14,7 @@ import {
   readDescriptor,
   referrerDescriptor,
 } from "../../src/oras/manifest.js";
+import { MAX_MANIFEST_BYTES } from "../../src/oras/limits.js";
 import { descriptorOf } from "../support/content.js";
 
 const cfg = descriptorOf("{}", MediaType.EmptyJSON);

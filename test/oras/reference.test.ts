@@ -55,6 +55,22 @@ describe("registry references", () => {
     expect(() => parseReference(input)).toThrow(message);
   });
 
+  // Found by fuzzing: messages quoted the whole input, which can be a 1 MiB field of kit.yaml.
+  it("refuses text longer than any reference before quoting it", () => {
+    for (const parse of [parseReference, parseRegistryHost]) {
+      const err = (() => {
+        try {
+          parse(`ghcr.io/${"a".repeat(1024 * 1024)}`);
+        } catch (e) {
+          return e as Error;
+        }
+      })();
+      expect(err).toBeInstanceOf(InvalidReferenceError);
+      expect(err!.message).toMatch(/^invalid reference "ghcr.io\/a+…": 1048584 characters, more than a reference can have \(520\)$/);
+      expect(err!.message.length).toBeLessThan(200);
+    }
+  });
+
   it("throws typed errors: a digest that does not parse is an invalid reference, an unknown algorithm unsupported", () => {
     expect(() => parseReference("ghcr.io/Org/x")).toThrow(InvalidReferenceError);
     expect(() => parseReference(`ghcr.io/org/app@md5:${"a".repeat(32)}`)).toThrow(UnsupportedError);

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { DeniedError, NetworkError, RegistryError, UnauthorizedError } from "../../src/oras/errors.js";
+import { MAX_REDIRECTS, MAX_WWW_AUTHENTICATE_BYTES } from "../../src/oras/limits.js";
 import { AuthCache, authLayer } from "../../src/oras/remote/auth/client.js";
 import type { Credential } from "../../src/oras/remote/auth/credentials.js";
 import { composeOutermostFirst, type HttpRequest, type HttpResponse, type ResponseBody, type Send } from "../../src/oras/remote/http.js";
@@ -216,6 +217,15 @@ describe("redirects", () => {
     await expect(composeOutermostFirst(loop, redirectLayer(3))(request("https://r.example/a"))).rejects.toThrow(/too many redirects/);
     expect(loop.seen).toHaveLength(4);
   });
+
+  it(`follows up to MAX_REDIRECTS (${MAX_REDIRECTS}) hops by default and refuses the next`, async () => {
+    const hop = (r: HttpRequest) => response(r, 302, { location: `${r.url.pathname}x` });
+    const ok = scripted([...Array.from({ length: MAX_REDIRECTS }, () => hop), (r) => response(r, 200)]);
+    expect((await composeOutermostFirst(ok, redirectLayer())(request("https://r.example/a"))).status).toBe(200);
+    const loop = scripted(Array.from({ length: MAX_REDIRECTS + 1 }, () => hop));
+    await expect(composeOutermostFirst(loop, redirectLayer())(request("https://r.example/a"))).rejects.toThrow(/too many redirects \(more than 10\)/);
+    expect(loop.seen).toHaveLength(MAX_REDIRECTS + 1);
+  });
 });
 
 describe("authLayer", () => {
@@ -239,6 +249,13 @@ describe("authLayer", () => {
   }
   const token = (value: string, expires?: number) => (r: HttpRequest) =>
     response(r, 200, {}, JSON.stringify(expires ? { token: value, expires_in: expires } : { access_token: value }));
+
+  it("refuses a WWW-Authenticate header past its length limit, naming the registry", async () => {
+    const long = `${challenge},x="${"y".repeat(MAX_WWW_AUTHENTICATE_BYTES)}"`;
+    const { send, tokenSend } = setup(undefined, [], [(r) => response(r, 401, { "www-authenticate": long })]);
+    await expect(send(request(`${origin}/v2/team/app/manifests/v1`))).rejects.toThrow(/WWW-Authenticate header from reg.example \(\d+ bytes\) exceeds the limit of 8192 bytes/);
+    expect(tokenSend.seen).toHaveLength(0);
+  });
 
   it("answers a Bearer challenge, then reuses the token up front for the same scopes", async () => {
     const { send, tokenSend, registry } = setup(

@@ -7,7 +7,7 @@
  */
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import type { Descriptor } from "../descriptor.js";
-import { MAX_MANIFEST_BYTES } from "../manifest.js";
+import { MAX_MANIFEST_BYTES } from "../limits.js";
 import { InvalidContentError, UnsupportedError } from "../errors.js";
 import { isTransientError } from "../transient.js";
 import type { Mounter, ReadOnlyStorage, ReferencePusher, Storage, Tagger } from "../target.js";

@@ -16,7 +16,6 @@ export {
   planCopy,
   DEFAULT_CONCURRENCY,
   DEFAULT_MANIFEST_CACHE_BYTES,
-  DEFAULT_MAX_NODES,
   type CopyPlan,
   type NodeAction,
   type PlanNode,
@@ -25,6 +24,7 @@ export {
 } from "./plan.js";
 export { isNonDistributable, kindOf, manifestSuccessors, type NodeKind, type Successor, type SuccessorRole } from "./successors.js";
 export { Semaphore, TaskGroup } from "./limiter.js";
+export { DEFAULT_MAX_NODES, MAX_INDEX_DEPTH } from "../limits.js";
 
 export interface CopyOptions extends PlanOptions, Omit<ExecuteOptions, "tag"> {
   /** Plan only: nothing is written to the destination. */

@@ -8,9 +8,13 @@
  * Unlike oras-go, a manifest found at the destination is NOT taken as proof
  * that its children are there: the walk always descends and checks every
  * blob, so copying into a partially populated mirror heals its holes.
+ *
+ * The graph is bounded: at most maxNodes unique nodes, at most
+ * MAX_INDEX_DEPTH manifests on any path from the root, and no cycles (which
+ * content addressing rules out unless digests are forged).
  */
 import type { Descriptor } from "../descriptor.js";
-import { MAX_MANIFEST_BYTES } from "../manifest.js";
+import { DEFAULT_MAX_NODES, MAX_INDEX_DEPTH, MAX_MANIFEST_BYTES } from "../limits.js";
 import { parseDigest } from "../digest.js";
 import { InvalidContentError, SizeLimitError } from "../errors.js";
 import type { Mounter, ReadOnlyStorage } from "../target.js";
@@ -65,7 +69,7 @@ export interface PlanOptions {
    * source has it and skipped as foreign when it does not.
    */
   copyForeignLayers?: boolean;
-  /** Refuse graphs with more unique nodes than this. Default 50,000. */
+  /** Refuse graphs with more unique nodes than this. Default DEFAULT_MAX_NODES (50,000). */
   maxNodes?: number;
   /**
    * Manifest bytes kept in memory for execution (so they are not fetched
@@ -75,7 +79,6 @@ export interface PlanOptions {
 }
 
 export const DEFAULT_CONCURRENCY = 4;
-export const DEFAULT_MAX_NODES = 50_000;
 export const DEFAULT_MANIFEST_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Verified manifest bytes fetched while planning, kept off the plan so it stays plain JSON. */
@@ -90,6 +93,8 @@ interface FoundNode {
   descriptor: Descriptor;
   kind: NodeKind;
   role: SuccessorRole | "root";
+  /** Manifests on the path that found it, itself included (1 for the root). */
+  depth: number;
   action?: NodeAction;
   reason?: SkipReason;
   children: string[];
@@ -114,7 +119,7 @@ export async function planCopy(
   const slots = new Semaphore(opts.concurrency ?? DEFAULT_CONCURRENCY);
   const group = new TaskGroup(opts.signal);
 
-  const discover = (desc: Descriptor, kind: NodeKind, role: FoundNode["role"], parent: string): void => {
+  const discover = (desc: Descriptor, kind: NodeKind, role: FoundNode["role"], parent: string, depth: number): void => {
     const seen = found.get(desc.digest);
     if (seen) {
       // The same digest must describe the same bytes wherever it appears.
@@ -125,10 +130,12 @@ export async function planCopy(
       }
       return;
     }
+    // The path that found it is a real path, so this refuses early and never wrongly; orderChildrenFirst checks every path.
+    if (kind === "manifest" && depth > MAX_INDEX_DEPTH) throw depthError(root.digest);
     if (found.size >= maxNodes) {
       throw new SizeLimitError(maxNodes, `the graph under ${root.digest}`, { unit: "nodes", hint: "raise maxNodes if this graph is genuine" });
     }
-    const node: FoundNode = { descriptor: desc, kind, role, children: [] };
+    const node: FoundNode = { descriptor: desc, kind, role, depth, children: [] };
     found.set(desc.digest, node);
     group.spawn((signal) => inspect(node, signal));
   };
@@ -172,13 +179,13 @@ export async function planCopy(
       cachedBytes += bytes.length;
     }
     node.children = [...new Set(successors.map((s) => s.descriptor.digest))];
-    for (const s of successors) discover(s.descriptor, s.kind, s.role, `manifest ${desc.digest}`);
+    for (const s of successors) discover(s.descriptor, s.kind, s.role, `manifest ${desc.digest}`, node.depth + 1);
   };
 
-  discover(root, kindOf(root), "root", "the root");
+  discover(root, kindOf(root), "root", "the root", 1);
   await group.wait();
 
-  const nodes = postOrder(root.digest, found);
+  const nodes = orderChildrenFirst(root.digest, found);
   const plan: CopyPlan = {
     root,
     ...(mountFrom !== undefined ? { mountFrom } : {}),
@@ -197,11 +204,25 @@ async function isForeign(src: ReadOnlyStorage, desc: Descriptor): Promise<boolea
   return false;
 }
 
-/** Children-first order from the root, children in document order; iterative so deep graphs cannot overflow the stack. */
-function postOrder(rootDigest: string, found: ReadonlyMap<string, FoundNode>): PlanNode[] {
+function depthError(rootDigest: string): SizeLimitError {
+  return new SizeLimitError(MAX_INDEX_DEPTH, `the nesting of manifests under ${rootDigest}`, { unit: "levels" });
+}
+
+/** What orderChildrenFirst needs of a node: plan fields, the action possibly still unset. */
+export type GraphNode = Omit<PlanNode, "action"> & { action?: NodeAction };
+
+/**
+ * Children-first order from the root, children in document order; iterative
+ * so deep graphs cannot overflow the stack. Refuses a cycle
+ * (InvalidContentError) and a path with more than MAX_INDEX_DEPTH manifests
+ * (SizeLimitError).
+ */
+export function orderChildrenFirst(rootDigest: string, found: ReadonlyMap<string, GraphNode>): PlanNode[] {
   const out: PlanNode[] = [];
+  /** Manifests on the longest path down from each closed node, itself included. */
+  const height = new Map<string, number>();
   const state = new Map<string, "open" | "closed">([[rootDigest, "open"]]);
-  const stack: Array<{ node: FoundNode; next: number }> = [{ node: found.get(rootDigest)!, next: 0 }];
+  const stack: Array<{ node: GraphNode; next: number }> = [{ node: found.get(rootDigest)!, next: 0 }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     const child = top.node.children[top.next];
@@ -220,6 +241,9 @@ function postOrder(rootDigest: string, found: ReadonlyMap<string, FoundNode>): P
     stack.pop();
     state.set(top.node.descriptor.digest, "closed");
     const { descriptor, kind, action, reason, children } = top.node;
+    const own = kind === "manifest" ? 1 + Math.max(0, ...children.map((c) => height.get(c) ?? 0)) : 0;
+    if (own > MAX_INDEX_DEPTH) throw depthError(rootDigest);
+    height.set(descriptor.digest, own);
     out.push({ descriptor, kind, action: action!, ...(reason !== undefined ? { reason } : {}), children });
   }
   return out;

@@ -12,7 +12,8 @@
  */
 import { lstat, opendir, rm } from "node:fs/promises";
 import { isManifestMediaType, type Descriptor } from "../descriptor.js";
-import { ARTIFACT_MANIFEST_MEDIA_TYPE, manifestChildren, MAX_MANIFEST_BYTES } from "../manifest.js";
+import { ARTIFACT_MANIFEST_MEDIA_TYPE, manifestChildren } from "../manifest.js";
+import { MAX_MANIFEST_BYTES } from "../limits.js";
 import { InvalidContentError, IoError, NotFoundError } from "../errors.js";
 import { errnoCode, ioError, isTempPath } from "../fs.js";
 import { fetchAll } from "../verify.js";

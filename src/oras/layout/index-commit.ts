@@ -11,7 +11,7 @@
  */
 import { stat } from "node:fs/promises";
 import { createFileExclusive, errnoCode, ioError, readFileBounded, writeFileAtomic } from "../fs.js";
-import { MAX_INDEX_BYTES } from "../manifest.js";
+import { MAX_INDEX_BYTES } from "../limits.js";
 import { IndexModel, type IndexChange } from "./index-file.js";
 import { FileLock, type LockOptions } from "../lock.js";
 

@@ -12,12 +12,12 @@ import type { Descriptor } from "../descriptor.js";
 import { MediaType } from "../descriptor.js";
 import { isDigest } from "../digest.js";
 import { InvalidContentError, InvalidReferenceError } from "../errors.js";
-import { isJsonObject } from "../json.js";
+import { isJsonObject, jsonDepthExceeds, quoteJson } from "../json.js";
+import { MAX_JSON_DEPTH, MAX_REF_NAME_LENGTH } from "../limits.js";
 import { readDescriptor } from "../manifest.js";
 import { isValidTag } from "../reference.js";
 
 export const REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name";
-const MAX_REF_NAME_LENGTH = 255;
 const CORRUPT_HINT = "restore it from a backup or re-create the layout; blobs are kept under blobs/";
 // image-spec annotations.md grammar for ref names.
 const REF_NAME = /^[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*(?:\/[A-Za-z0-9]+(?:(?:[-._:@+]|--)[A-Za-z0-9]+)*)*$/;
@@ -71,11 +71,12 @@ export class IndexModel {
       throw corrupt(file, `not valid JSON (${(err as Error).message})`, err);
     }
     if (!isJsonObject(value)) throw corrupt(file, "expected a JSON object");
+    if (jsonDepthExceeds(value, MAX_JSON_DEPTH)) throw corrupt(file, `nested deeper than ${MAX_JSON_DEPTH} levels`);
     const { schemaVersion, manifests, ...extra } = value;
-    if (schemaVersion !== 2) throw corrupt(file, `schemaVersion must be 2, got ${JSON.stringify(schemaVersion)}`);
+    if (schemaVersion !== 2) throw corrupt(file, `schemaVersion must be 2, got ${quoteJson(schemaVersion)}`);
     if (manifests !== undefined && !Array.isArray(manifests)) throw corrupt(file, "manifests must be an array");
     if (extra.mediaType !== undefined && extra.mediaType !== MediaType.ImageIndex) {
-      throw corrupt(file, `mediaType must be ${MediaType.ImageIndex}, got ${JSON.stringify(extra.mediaType)}`);
+      throw corrupt(file, `mediaType must be ${MediaType.ImageIndex}, got ${quoteJson(extra.mediaType)}`);
     }
     const model = new IndexModel(extra);
     (manifests ?? []).forEach((raw: unknown, i: number) => {

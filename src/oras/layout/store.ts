@@ -34,11 +34,11 @@ import { collectGarbage, type GcOptions, type GcResult } from "./gc.js";
 import { IndexCommitter } from "./index-commit.js";
 import { validateRefName, type IndexChange } from "./index-file.js";
 import type { LockOptions } from "../lock.js";
-import { manifestLinks, MAX_MANIFEST_BYTES, type ManifestLinks } from "../manifest.js";
+import { manifestLinks, type ManifestLinks } from "../manifest.js";
+import { MAX_MANIFEST_BYTES, MAX_OCI_LAYOUT_BYTES } from "../limits.js";
 import { verifyLayout, type LayoutReport } from "./verify-layout.js";
 
 export const LAYOUT_VERSION = "1.0.0";
-const MAX_OCI_LAYOUT_BYTES = 64 * 1024;
 
 export interface OpenLayoutOptions {
   /** Create the directory, `oci-layout` and an empty `index.json` when missing. */

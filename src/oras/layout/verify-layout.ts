@@ -11,7 +11,7 @@
  */
 import { createReadStream } from "node:fs";
 import { isManifestMediaType, type Descriptor } from "../descriptor.js";
-import { MAX_MANIFEST_BYTES } from "../manifest.js";
+import { MAX_MANIFEST_BYTES } from "../limits.js";
 import { createDigester, parseDigest } from "../digest.js";
 import { OciError, type ErrorCode } from "../errors.js";
 import { errnoCode, ioError } from "../fs.js";

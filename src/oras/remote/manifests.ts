@@ -6,7 +6,7 @@
  */
 import type { Descriptor } from "../descriptor.js";
 import { MANIFEST_MEDIA_TYPES, isManifestMediaType } from "../descriptor.js";
-import { MAX_MANIFEST_BYTES } from "../manifest.js";
+import { MAX_MANIFEST_BYTES } from "../limits.js";
 import { digestOf, isDigest, parseDigest } from "../digest.js";
 import { DigestMismatchError, InvalidContentError, RegistryError, SizeLimitError } from "../errors.js";
 import { verifyBytes } from "../verify.js";

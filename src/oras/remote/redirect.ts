@@ -5,9 +5,9 @@
  * see the registry token.
  */
 import { RegistryError } from "../errors.js";
+import { MAX_REDIRECTS } from "../limits.js";
 import { discard, header, isReplayable, sameOrigin, type HttpRequest, type Layer } from "./http.js";
 
-export const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 /** Headers that carry credentials; they stay with the original origin. */
 const CREDENTIAL_HEADERS = ["authorization", "proxy-authorization", "cookie"];

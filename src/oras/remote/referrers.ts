@@ -7,16 +7,15 @@
 import type { Descriptor } from "../descriptor.js";
 import { MediaType } from "../descriptor.js";
 import { digestOf, parseDigest } from "../digest.js";
-import { NotFoundError } from "../errors.js";
-import { MAX_MANIFEST_BYTES, parseReferrersIndex } from "../manifest.js";
+import { NotFoundError, RegistryError, SizeLimitError } from "../errors.js";
+import { MAX_MANIFEST_BYTES, MAX_MANIFEST_CHILDREN, MAX_REFERRERS_PAGES } from "../limits.js";
+import { parseReferrersIndex } from "../manifest.js";
 import { pullScope } from "./auth/scope.js";
 import { discard, header, readResponse } from "./http.js";
 import { getManifest, putManifest } from "./manifests.js";
 import { repoErrorContext, type RepoContext } from "./registry-client.js";
 import { errorFromResponse } from "./response-errors.js";
 import { nextLink } from "./tags.js";
-
-const MAX_PAGES = 1000;
 
 /** Whether the registry implements the referrers API, learned on first use. */
 export interface ReferrersState {
@@ -61,7 +60,8 @@ async function referrersFromApi(
   if (opts.artifactType !== undefined) url.searchParams.set("artifactType", opts.artifactType);
   const where = `referrers of ${subject.digest} in ${ctx.client.registry}/${ctx.repository}`;
   const out: Descriptor[] = [];
-  for (let page = 0; url !== undefined && page < MAX_PAGES; page++) {
+  for (let page = 0; url !== undefined; page++) {
+    if (page >= MAX_REFERRERS_PAGES) throw new RegistryError(`${where} has more than ${MAX_REFERRERS_PAGES} pages; stopped`);
     const res = await ctx.client.send({
       method: "GET",
       url,
@@ -80,6 +80,7 @@ async function referrersFromApi(
     const bytes = await readResponse(res, MAX_MANIFEST_BYTES, where);
     const list = parseReferrersIndex(bytes, where);
     out.push(...(filtered ? list : filterByType(list, opts.artifactType)));
+    if (out.length > MAX_MANIFEST_CHILDREN) throw new SizeLimitError(MAX_MANIFEST_CHILDREN, where, { unit: "descriptors" });
     const link = nextLink(header(res.headers, "link"));
     url = link !== undefined ? new URL(link, res.url) : undefined;
   }

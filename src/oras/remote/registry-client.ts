@@ -8,8 +8,9 @@ import { isLoopbackRegistry, registryEndpoint } from "../reference.js";
 import { AuthCache, authLayer, DEFAULT_OAUTH_CLIENT_ID } from "./auth/client.js";
 import type { CredentialProvider } from "./auth/credentials.js";
 import { composeOutermostFirst, connectionSend, isBrokenBody, undiciSend, type ConnectionOptions, type Layer, type Send } from "./http.js";
+import { MAX_REDIRECTS } from "../limits.js";
 import type { ProxySettings } from "./proxy.js";
-import { MAX_REDIRECTS, redirectLayer } from "./redirect.js";
+import { redirectLayer } from "./redirect.js";
 import { DEFAULT_LOGIN_COMMAND, type ErrorContext } from "./response-errors.js";
 import { backoffDelay, DEFAULT_RETRY_POLICY, passesDeadline, pause, retryLayer, type RetryEvent, type RetryLayerOptions, type RetryPolicy } from "./retry.js";
 import { asOperation, resolveTimeouts, startOperation, type Operation, type Timeouts } from "./timeouts.js";
@@ -44,6 +45,7 @@ export interface RemoteOptions {
   onRetry?: (event: RetryEvent) => void;
   /** Test hook: replaces the sleep between retries. */
   retrySleep?: RetryLayerOptions["sleep"];
+  /** Redirects followed per request; default MAX_REDIRECTS (10). */
   maxRedirects?: number;
   /** Share tokens between clients using the same credentials. */
   authCache?: AuthCache;

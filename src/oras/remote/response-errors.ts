@@ -17,9 +17,9 @@ import {
   type RegistryResponse,
 } from "../errors.js";
 import { displayUrl, type Redactor } from "../redact.js";
+import { MAX_ERROR_BODY_BYTES } from "../limits.js";
 import { header, type HttpResponse } from "./http.js";
 
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
 const MAX_QUOTED_CHARS = 300;
 
 /** The command named in "log in" hints unless the client options name another (the CLI names its own). */

@@ -3,14 +3,12 @@
  * headers page by page. Pages and their sizes are bounded.
  */
 import { InvalidContentError, RegistryError } from "../errors.js";
+import { MAX_TAG_LIST_PAGE_BYTES, MAX_TAG_LIST_PAGES } from "../limits.js";
 import { pullScope } from "./auth/scope.js";
 import { header, readResponse } from "./http.js";
 import { repoErrorContext, type RepoContext } from "./registry-client.js";
 import { errorFromResponse } from "./response-errors.js";
 
-const MAX_PAGE_BYTES = 4 * 1024 * 1024;
-/** A registry that keeps sending "next" forever is cut off here. */
-export const MAX_PAGES = 10_000;
 
 /** The target of the `rel="next"` link in a Link header (RFC 8288), if any. */
 export function nextLink(value: string | undefined): string | undefined {
@@ -47,7 +45,7 @@ export async function* listTags(ctx: RepoContext, opts: TagListOptions = {}): As
   const visited = new Set<string>();
   const what = `tag list of ${ctx.client.registry}/${ctx.repository}`;
   for (let page = 0; url !== undefined; page++) {
-    if (page >= MAX_PAGES) throw new RegistryError(`${what} has more than ${MAX_PAGES} pages; stopped`);
+    if (page >= MAX_TAG_LIST_PAGES) throw new RegistryError(`${what} has more than ${MAX_TAG_LIST_PAGES} pages; stopped`);
     visited.add(url.href);
     const res = await ctx.client.send({
       method: "GET",
@@ -59,7 +57,7 @@ export async function* listTags(ctx: RepoContext, opts: TagListOptions = {}): As
     if (res.status !== 200) {
       throw await errorFromResponse(res, repoErrorContext(ctx, "tag list", "list"));
     }
-    const text = (await readResponse(res, MAX_PAGE_BYTES, what)).toString("utf8");
+    const text = (await readResponse(res, MAX_TAG_LIST_PAGE_BYTES, what)).toString("utf8");
     let tags: unknown;
     try {
       tags = (JSON.parse(text) as { tags?: unknown }).tags;

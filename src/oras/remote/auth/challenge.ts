@@ -4,6 +4,8 @@
  * comma-separated `name=value` parameters whose quoted values may themselves
  * contain commas and backslash escapes.
  */
+import { SizeLimitError } from "../../errors.js";
+import { MAX_WWW_AUTHENTICATE_BYTES } from "../../limits.js";
 
 export interface Challenge {
   /** Lower-case scheme: "bearer", "basic", ... */
@@ -64,10 +66,16 @@ class Scanner {
   }
 }
 
-/** Every challenge in one or more WWW-Authenticate header values; malformed parts are skipped. */
-export function parseChallenges(value: string | readonly string[] | undefined): Challenge[] {
+/**
+ * Every challenge in one or more WWW-Authenticate header values; malformed
+ * parts are skipped. Values longer than MAX_WWW_AUTHENTICATE_BYTES together
+ * are a SizeLimitError naming `what`.
+ */
+export function parseChallenges(value: string | readonly string[] | undefined, what = "the WWW-Authenticate header"): Challenge[] {
   if (value === undefined) return [];
   const values = typeof value === "string" ? [value] : value;
+  const length = values.reduce((sum, v) => sum + v.length, 0);
+  if (length > MAX_WWW_AUTHENTICATE_BYTES) throw new SizeLimitError(MAX_WWW_AUTHENTICATE_BYTES, `${what} (${length} bytes)`);
   return values.flatMap(parseOneHeader);
 }
 
@@ -97,7 +105,8 @@ function parseOneHeader(text: string): Challenge[] {
       continue;
     }
     // Not a parameter: a new challenge starts with this scheme.
-    current = { scheme: name.toLowerCase(), params: {} };
+    // No prototype: a parameter named "__proto__" (or "constructor") is a parameter like any other.
+    current = { scheme: name.toLowerCase(), params: Object.create(null) as Record<string, string> };
     out.push(current);
     if (hadSpace) {
       // `Scheme token68` (as in `Basic dXNlcjpwYXNz`): a token68 is followed by "="s only, then a comma or the end.

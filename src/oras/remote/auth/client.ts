@@ -9,6 +9,7 @@
  * client's Redactor, which error construction applies to what registries say.
  */
 import { DeniedError, RegistryError, UnauthorizedError, UnsupportedError, type RegistryResponse } from "../../errors.js";
+import { MAX_TOKEN_RESPONSE_BYTES } from "../../limits.js";
 import { isLoopbackRegistry } from "../../reference.js";
 import { Redactor } from "../../redact.js";
 import { isReplayable, readResponse, sameOrigin, type HttpRequest, type HttpResponse, type Layer, type Send } from "../http.js";
@@ -20,7 +21,6 @@ import { normaliseScopes, scopeKey } from "./scope.js";
 
 /** Token lifetime when the token service does not say (the distribution token spec's default). */
 const DEFAULT_TOKEN_SECONDS = 60;
-const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
 /** The OAuth2 client_id presented when exchanging an identity token, unless the client options name one. */
 export const DEFAULT_OAUTH_CLIENT_ID = "oci-client";
 
@@ -192,8 +192,8 @@ export function authLayer(opts: AuthLayerOptions): Layer {
     // A 401 from another origin (a redirect target) is not ours to answer.
     if (first.status !== 401 || !sameOrigin(first.url, opts.origin)) return first;
 
-    const challenge = preferredChallenge(parseChallenges(first.headers["www-authenticate"]));
     const refusal = await readRegistryResponse(first, redactor);
+    const challenge = preferredChallenge(parseChallenges(first.headers["www-authenticate"], `the WWW-Authenticate header from ${opts.registry}`));
     if (challenge === undefined || !isReplayable(req.body)) throw sent !== undefined ? invalid(refusal) : required(refusal);
     const cred = await getCredential();
 

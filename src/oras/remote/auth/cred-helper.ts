@@ -5,10 +5,10 @@
  */
 import { spawn } from "node:child_process";
 import { IoError, InvalidContentError, UsageError } from "../../errors.js";
+import { MAX_CRED_HELPER_OUTPUT_BYTES } from "../../limits.js";
 import type { Credential } from "./credentials.js";
 
 export const HELPER_TIMEOUT_MS = 30_000;
-const MAX_OUTPUT_BYTES = 256 * 1024;
 const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export interface HelperOptions {
@@ -45,12 +45,12 @@ function runHelper(name: string, action: "get" | "store" | "erase", input: strin
     const timer = setTimeout(() => fail(new IoError(`${program} ${action} did not finish within ${timeoutMs / 1000} s`)), timeoutMs);
     child.stdout.on("data", (chunk: Buffer) => {
       outBytes += chunk.length;
-      if (outBytes > MAX_OUTPUT_BYTES) fail(new IoError(`${program} ${action} wrote more than ${MAX_OUTPUT_BYTES} bytes`));
+      if (outBytes > MAX_CRED_HELPER_OUTPUT_BYTES) fail(new IoError(`${program} ${action} wrote more than ${MAX_CRED_HELPER_OUTPUT_BYTES} bytes`));
       else out.push(chunk);
     });
     child.stderr.on("data", (chunk: Buffer) => {
       errBytes += chunk.length;
-      if (errBytes <= MAX_OUTPUT_BYTES) err.push(chunk);
+      if (errBytes <= MAX_CRED_HELPER_OUTPUT_BYTES) err.push(chunk);
     });
     child.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);

@@ -8,18 +8,18 @@ import { mkdir, realpath } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { InvalidContentError, IoError, SizeLimitError } from "../../errors.js";
+import { MAX_DOCKER_CONFIG_BYTES, MAX_JSON_DEPTH } from "../../limits.js";
 import { DOCKER_HUB } from "../../reference.js";
 import { helperErase, helperGet, helperStore, type HelperOptions } from "./cred-helper.js";
 import { memoiseCredentials, type Credential, type CredentialProvider } from "./credentials.js";
 import { readFileBounded, writeFileAtomic } from "../../fs.js";
 import { FileLock } from "../../lock.js";
-import { isJsonObject } from "../../json.js";
+import { isJsonObject, jsonDepthExceeds } from "../../json.js";
 import { jsonErrorWithoutInput } from "../../redact.js";
 
 /** Docker Hub's key in `auths` and the server URL docker gives credential helpers. */
 export const DOCKER_HUB_SERVER_URL = "https://index.docker.io/v1/";
 const DOCKER_HUB_HOSTS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
-const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 export interface DockerConfigOptions {
   /** Path of config.json; default from $DOCKER_CONFIG or ~/.docker. */
@@ -59,7 +59,7 @@ interface ConfigFile {
 async function readConfigFile(path: string): Promise<ConfigFile> {
   let text: string;
   try {
-    text = (await readFileBounded(path, MAX_CONFIG_BYTES, `docker config ${path}`)).toString("utf8");
+    text = (await readFileBounded(path, MAX_DOCKER_CONFIG_BYTES, `docker config ${path}`)).toString("utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return { path, exists: false, data: {} };
     if (err instanceof SizeLimitError) throw err;
@@ -75,6 +75,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     });
   }
   if (!isJsonObject(data)) throw new InvalidContentError(`docker config ${path} is not a JSON object`);
+  if (jsonDepthExceeds(data, MAX_JSON_DEPTH)) throw new InvalidContentError(`docker config ${path} is nested deeper than ${MAX_JSON_DEPTH} levels`, { hint: "fix or remove the file" });
   return { path, exists: true, data };
 }
 
@@ -87,7 +88,7 @@ function stringMap(value: unknown): Record<string, string> {
 /** Keys of `record` that stand for `registry`, the exact server URL first. */
 function keysFor(record: Record<string, unknown>, registry: string): string[] {
   const want = registryOfConfigKey(registry);
-  const exact = [serverUrlFor(registry), registry].filter((k) => k in record);
+  const exact = [serverUrlFor(registry), registry].filter((k) => Object.hasOwn(record, k));
   const loose = Object.keys(record).filter((k) => !exact.includes(k) && registryOfConfigKey(k) === want);
   return [...new Set(exact), ...loose];
 }
@@ -169,7 +170,8 @@ export async function storeDockerCredential(
     return { location: `credential helper docker-credential-${helper}` };
   }
   await updateConfigFile(path, (data) => {
-    const auths = isJsonObject(data.auths) ? { ...data.auths } : {};
+    // No prototype, so that every key (even "__proto__") is an entry like any other.
+    const auths: Record<string, unknown> = Object.assign(Object.create(null), isJsonObject(data.auths) ? data.auths : {});
     const key = keysFor(auths, registry)[0] ?? serverUrl;
     const previous = isJsonObject(auths[key]) ? auths[key] : {};
     // Keep unrelated fields of the entry (e.g. email) but none of the old secrets.

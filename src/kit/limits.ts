@@ -1,0 +1,25 @@
+/**
+ * The kit's own limits on what it reads (kit.yaml, README, the kit config),
+ * beside the general ones in src/oras/limits.ts; spec/limits.md lists both
+ * with the error each gives.
+ */
+
+const MiB = 1024 * 1024;
+
+/** kit.yaml is a short declaration; anything bigger is a mistake or an attack. */
+export const MAX_KIT_FILE_BYTES = 1 * MiB;
+/** The kit config (canonical JSON of the validated kit) in an artifact. */
+export const MAX_KIT_CONFIG_BYTES = 1 * MiB;
+/** README.md, on disk and as an artifact layer. */
+export const MAX_README_BYTES = 1 * MiB;
+/** Aliases are allowed, but a "billion laughs" file must fail fast. */
+export const MAX_ALIAS_EXPANSIONS = 100;
+/**
+ * YAML tokens (scalars, indicators, spaces, line breaks) in kit.yaml: a kit
+ * with a thousand egress hosts has about 6,000. The YAML parser costs a few
+ * microseconds a token and its duplicate-key check grows with the square of
+ * a mapping's keys, so a 1 MiB file of tokens would take minutes.
+ */
+export const MAX_KIT_YAML_TOKENS = 10_000;
+/** Nesting of collections in kit.yaml (the schema needs 4); deeper only overflows the parser's stack. */
+export const MAX_KIT_YAML_DEPTH = 32;
