@@ -1,5 +1,5 @@
 import { packKit } from "../../kit/push.js";
-import { printError, printJson, printLine } from "../output.js";
+import { printJson, printLine, printWarning } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
 interface PackFlags extends RemoteFlags {
@@ -17,7 +17,7 @@ export async function run(dir: string, flags: PackFlags): Promise<void> {
     remote: remoteOptions(flags),
     ...(flags.created !== undefined ? { created: flags.created } : {}),
   });
-  for (const warning of result.warnings) printError(`kit: warning: ${warning}`);
+  for (const warning of result.warnings) printWarning(warning);
   if (flags.json) printJson(result);
   else printLine(result.reference);
 }

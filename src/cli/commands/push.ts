@@ -1,7 +1,7 @@
 import { pushKit } from "../../kit/push.js";
 import { parseTargetReference } from "../../oras/reference.js";
 import { sayingExpandedNames } from "../implied-registry.js";
-import { printError, printJson, printLine } from "../output.js";
+import { printJson, printLine, printWarning } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
 interface PushFlags extends RemoteFlags {
@@ -21,7 +21,7 @@ export async function run(ref: string, dir: string, flags: PushFlags): Promise<v
       ...(flags.created !== undefined ? { created: flags.created } : {}),
     }),
   );
-  for (const warning of result.warnings) printError(`kit: warning: ${warning}`);
+  for (const warning of result.warnings) printWarning(warning);
   if (flags.json) printJson(result);
   else printLine(result.reference);
 }
