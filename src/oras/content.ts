@@ -11,6 +11,7 @@ export * from "./limits.js";
 export { isJsonObject, type JsonObject } from "./json.js";
 export * from "./digest.js";
 export * from "./reference.js";
+export * from "./mirror-location.js";
 export type * from "./target.js";
 export * from "./verify.js";
 export { createFileExclusive, isTempPath, readFileBounded, writeFileAtomic, writeFilesAtomic, type WriteFilesOptions } from "./fs.js";
