@@ -123,6 +123,7 @@ export function buildProgram(): Command {
       .argument("<dst>", "destination: registry repository or oci:PATH, with an optional tag")
       .option("--concurrency <n>", "transfers at once (default 4)")
       .option("--dry-run", "print the plan (skip / mount / upload per node) and copy nothing")
+      .option("-r, --recursive", "also copy what refers to it (signatures, SBOMs, kits), and what refers to those")
       .option("--json", "print the result as JSON"),
   ).action(lazy(() => import("./commands/copy.js")));
 
