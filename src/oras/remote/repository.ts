@@ -23,6 +23,7 @@ import {
   type ManifestContent,
 } from "./manifests.js";
 import { addToReferrersIndex, listReferrers } from "./referrers.js";
+import type { RegistryFeatures } from "./capabilities.js";
 import { RegistryClient, type RemoteOptions, type RepoContext } from "./registry-client.js";
 import { listTags } from "./tags.js";
 import { uploadBlob } from "./upload.js";
@@ -57,6 +58,11 @@ export class RemoteRepository implements Target, Mounter, TagLister, Predecessor
     }
     this.ctx = { client: this.client, repository: ref.repository };
     this.uploadPolicy = { ...DEFAULT_UPLOAD_POLICY, ...this.client.options.upload, ...options.upload };
+  }
+
+  /** What this repository's registry was found to support (shared per registry through RemoteOptions.capabilities). */
+  get features(): RegistryFeatures {
+    return this.client.features;
   }
 
   get name(): string {
