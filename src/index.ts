@@ -32,8 +32,8 @@ export { canonicalJson } from "./kit/canonical-json.js";
 export { OciError, type ErrorCode } from "./oras/errors.js";
 
 export { validateKit, type ValidationReport } from "./kit/validate.js";
-export { buildKit, type BuildKitOptions } from "./kit/pack.js";
-export { pushKit, packKit, type PackOptions, type PushOptions, type PushResult } from "./kit/push.js";
+export { buildKit, withForm, type BuildKitOptions, type BuiltKit } from "./kit/pack.js";
+export { pushKit, packKit, type PackOptions, type PushKitOptions, type PushOptions, type PushResult } from "./kit/push.js";
 export { pullKit, resolveKit, fetchKit, type PullOptions, type PullResult, type ResolvedKit } from "./kit/pull.js";
 export { inspectKit, type KitInspection } from "./kit/inspect.js";
 export { pinImage } from "./kit/pin.js";

@@ -10,7 +10,12 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   init: ["kit init my-kit", "kit init . --name famiglia", "kit init my-kit --image ghcr.io/org/agent-base:1.0.0"],
   schema: ["kit schema > kit.schema.json"],
   pack: ["kit pack my-kit -o oci:build/my-kit", "kit pack my-kit -o oci:build/my-kit:stable --no-pin --json"],
-  push: ["kit push ghcr.io/org/my-kit my-kit", "kit push ghcr.io/org/my-kit:1.0.0 my-kit -t stable --json", "kit push oci:build/my-kit:1.0.0 my-kit"],
+  push: [
+    "kit push ghcr.io/org/my-kit my-kit",
+    "kit push ghcr.io/org/my-kit:1.0.0 my-kit -t stable --json",
+    "kit push ghcr.io/org/my-kit:1.0.0 my-kit --attach",
+    "kit push oci:build/my-kit:1.0.0 my-kit",
+  ],
   pull: ["kit pull ghcr.io/org/my-kit:1.0.0", "kit pull ghcr.io/org/my-kit:1.0.0 -o ./checkout", "kit pull my-kit@sha256:… --json"],
   inspect: ["kit inspect ghcr.io/org/my-kit:1.0.0", "kit inspect oci:build/my-kit:1.0.0", "kit inspect my-kit:1.0.0 --json"],
   show: ["kit show ghcr.io/org/my-kit:1.0.0", "kit show my-kit:1.0.0 --readme", "kit show oci:build/my-kit:1.0.0 > kit.yaml"],
@@ -29,7 +34,9 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   copy: [
     "kit copy ghcr.io/org/my-kit:1.0.0 registry.internal/kits/my-kit",
     "kit copy ghcr.io/org/agent-base:1.0.0 oci:mirror/agent-base --dry-run",
+    "kit copy -r ghcr.io/org/agent-base:1.0.0 registry.internal/org/agent-base",
   ],
+  discover: ["kit discover ghcr.io/org/agent-base:1.0.0", "kit discover ghcr.io/org/agent-base:1.0.0 --all", "kit discover --local ghcr.io/org/agent-base@sha256:… --json"],
   resolve: ["kit resolve ghcr.io/org/my-kit:1.0.0", "kit resolve oci:build/my-kit:1.0.0 --json"],
   tags: ["kit tags ghcr.io/org/my-kit", "kit tags oci:build/my-kit --json"],
   manifest: ["kit manifest ghcr.io/org/my-kit:1.0.0", "kit manifest ghcr.io/org/my-kit:1.0.0 | sha256sum"],

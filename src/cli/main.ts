@@ -68,8 +68,9 @@ export function buildProgram(): Command {
       .argument("[dir]", "kit directory", ".")
       .option("-t, --tag <tag>", "an extra tag (repeatable)", collect, [])
       .option("--no-pin", "do not resolve the image to a digest; the kit is marked unpinned")
+      .option("--attach", "make the kit a referrer of its base image and push it into the image's repository too")
       .option("--created <time>", 'record org.opencontainers.image.created (RFC 3339 or "now"; default: SOURCE_DATE_EPOCH or none)')
-      .option("--json", 'print {"reference", "digest", "image", "tags", "warnings"}'),
+      .option("--json", 'print {"reference", "digest", "image", "tags", "warnings", "form", "attached"?}'),
   ).action(lazy(() => import("./commands/push.js")));
 
   addRemoteFlags(
@@ -123,8 +124,19 @@ export function buildProgram(): Command {
       .argument("<dst>", "destination: registry repository or oci:PATH, with an optional tag")
       .option("--concurrency <n>", "transfers at once (default 4)")
       .option("--dry-run", "print the plan (skip / mount / upload per node) and copy nothing")
+      .option("-r, --recursive", "also copy what refers to it (signatures, SBOMs, kits), and what refers to those")
       .option("--json", "print the result as JSON"),
   ).action(lazy(() => import("./commands/copy.js")));
+
+  addRemoteFlags(
+    program
+      .command("discover")
+      .description("list the kits attached to an image (kit push --attach); --all: every referrer, as a tree")
+      .argument("<image>", "REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST or oci:PATH[:TAG|@DIGEST]")
+      .option("--all", "every referrer of any artifact type (signatures, SBOMs), with their own referrers")
+      .option("--local", "look in the local store instead of the registry (the image named by digest)")
+      .option("--json", 'print {"subject", "digest", "kits": [{"name", "version", "digest", "reference"}], "referrers"?}'),
+  ).action(lazy(() => import("./commands/discover.js")));
 
   addRemoteFlags(
     program

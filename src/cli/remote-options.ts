@@ -1,6 +1,6 @@
 /** Flags every registry command shares, turned into the oras layer's options. */
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
-import { dockerCredentials, parseProxyUrl, type ProxySettings } from "../oras/remote/index.js";
+import { dockerCredentials, parseProxyUrl, RegistryCapabilities, type ProxySettings } from "../oras/remote/index.js";
 import { retryReporter, timeoutsFrom, type TimeoutFlags } from "./timeout-options.js";
 import { packageVersion } from "./version.js";
 
@@ -9,8 +9,12 @@ export interface RemoteFlags extends TimeoutFlags {
   insecure?: boolean;
 }
 
+/** What each registry supports is learned once per process, whichever repositories a command touches. */
+const processCapabilities = new RegistryCapabilities();
+
 export function remoteOptions(flags: RemoteFlags): RemoteOptions {
   const opts: RemoteOptions = {
+    capabilities: processCapabilities,
     credentials: dockerCredentials(),
     userAgent: `kit/${packageVersion()}`,
     loginCommand: "kit login",

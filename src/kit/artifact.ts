@@ -47,7 +47,17 @@ export interface ArtifactInput {
   revision?: string;
   /** RFC 3339; only when the user asked for it (--created or SOURCE_DATE_EPOCH). */
   created?: string;
+  /** The pinned base image's manifest or index (`kit push --attach`): the kit becomes a referrer of it. */
+  subject?: Descriptor;
+  /**
+   * "oci-1.1" (default): `artifactType` names the kit. "image-spec-1.0", for
+   * registries that refuse OCI 1.1 fields: no `artifactType` and no
+   * `subject`; the config media type alone says it is a kit.
+   */
+  form?: ManifestForm;
 }
+
+export type ManifestForm = "oci-1.1" | "image-spec-1.0";
 
 function blob(mediaType: string, bytes: Uint8Array, annotations?: Record<string, string>): DescribedBytes {
   const buffer = Buffer.from(bytes);
@@ -78,15 +88,22 @@ export function buildKitArtifact(input: ArtifactInput): KitArtifact {
   if (input.created !== undefined) annotations[Annotation.Created] = input.created;
   if (input.pinnedImage !== undefined) annotations[Annotation.KitImage] = input.pinnedImage;
 
+  const oci11 = (input.form ?? "oci-1.1") === "oci-1.1";
   const manifestJson = {
     schemaVersion: 2,
     mediaType: MediaType.ImageManifest,
-    artifactType: KIT_ARTIFACT_TYPE,
+    ...(oci11 ? { artifactType: KIT_ARTIFACT_TYPE } : {}),
     config: config.descriptor,
     layers: layers.map((l) => l.descriptor),
+    ...(oci11 && input.subject !== undefined ? { subject: subjectDescriptor(input.subject) } : {}),
     annotations,
   };
   const manifest = blob(MediaType.ImageManifest, Buffer.from(canonicalJson(manifestJson), "utf8"));
-  manifest.descriptor.artifactType = KIT_ARTIFACT_TYPE;
+  if (oci11) manifest.descriptor.artifactType = KIT_ARTIFACT_TYPE;
   return { manifest, config, layers, kit };
+}
+
+/** A subject names its manifest by media type, digest and size only. */
+function subjectDescriptor(d: Descriptor): Descriptor {
+  return { mediaType: d.mediaType, digest: d.digest, size: d.size };
 }

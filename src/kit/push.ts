@@ -4,11 +4,25 @@
  * (packKit, what `kit pack` does), tag it, and record a registry push in the
  * local store.
  */
-import { formatReference, isValidTag, type LayoutReference, MemoryStore, parseLayoutReference, parseTargetReference, type TargetReference, UsageError } from "../oras/content.js";
+import {
+  formatReference,
+  isValidTag,
+  type LayoutReference,
+  MemoryStore,
+  OciError,
+  parseLayoutReference,
+  parseReference,
+  parseTargetReference,
+  type RegistryReference,
+  type Target,
+  type TargetReference,
+  UsageError,
+} from "../oras/content.js";
 import { copy } from "../oras/copy/index.js";
 import { openTarget } from "../oras/index.js";
-import type { KitArtifact } from "./artifact.js";
-import { buildKit, type BuildKitOptions } from "./pack.js";
+import { RemoteRepository, type RemoteOptions } from "../oras/remote/index.js";
+import type { KitArtifact, ManifestForm } from "./artifact.js";
+import { buildKit, type BuildKitOptions, withForm } from "./pack.js";
 import { KitStore } from "./store.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 
@@ -22,6 +36,15 @@ export interface PushOptions extends PackOptions {
   store?: string | KitStore | false;
 }
 
+export interface PushKitOptions extends PushOptions {
+  /**
+   * Make the kit a referrer of its pinned base image (`subject`), and push
+   * the same manifest into the image's repository too, where referrers of
+   * the image live. Registry references only.
+   */
+  attach?: boolean;
+}
+
 export interface PushResult {
   /** `REGISTRY/REPO@sha256:…` (or `oci:PATH@sha256:…`). */
   reference: string;
@@ -31,13 +54,17 @@ export interface PushResult {
   tags: string[];
   /** Things worth a second look that did not stop the push (a version tag other than the kit's version). */
   warnings: string[];
+  /** The manifest form written (spec/kit-artifact-v1.md): image-spec-1.0 where the registry refused OCI 1.1 fields. */
+  form: ManifestForm;
+  /** With attach: the kit in the base image's repository, `REGISTRY/IMAGE_REPO@sha256:…`. */
+  attached?: string;
 }
 
 /**
  * Push the kit in `dir` to `ref` (registry reference or oci:PATH[:TAG]).
  * Without a tag in `ref`, the kit's version is the tag, as Helm does.
  */
-export async function pushKit(ref: string | TargetReference, dir: string, opts: PushOptions = {}): Promise<PushResult> {
+export async function pushKit(ref: string | TargetReference, dir: string, opts: PushKitOptions = {}): Promise<PushResult> {
   const target = typeof ref === "string" ? parseTargetReference(ref) : ref;
   if (target.digest !== undefined) {
     throw new UsageError(`cannot push to a digest reference "${typeof ref === "string" ? ref : formatReference(ref)}": name a tag, or no tag to use the kit's version`);
@@ -45,22 +72,94 @@ export async function pushKit(ref: string | TargetReference, dir: string, opts: 
   for (const tag of opts.tags ?? []) {
     if (!isValidTag(tag)) throw new UsageError(`invalid --tag "${tag}": a tag is 1-128 letters, digits, "_", "." and "-"`);
   }
-  const artifact = await buildKit(dir, opts);
+  if (opts.attach && target.kind !== "registry") {
+    throw new UsageError("--attach pushes the kit next to its base image, so it needs a registry reference, not an OCI layout");
+  }
+  const remote = withDefaultCredentials(opts.remote);
+  const opened = await openTarget(target, { create: true, remote });
+  const features = opened.kind === "registry" ? opened.target.features : undefined;
+  // A registry already known to refuse OCI 1.1 fields gets the image-spec 1.0 form straight away.
+  let artifact = await buildKit(dir, { ...opts, ...(features?.imageSpec11 === "unsupported" ? { form: "image-spec-1.0" as const } : {}) });
   const tags = unique([target.tag ?? versionTag(artifact.kit.version), ...(opts.tags ?? [])]);
+  const warnings = versionTagWarnings(tags, artifact.kit.version);
 
-  const opened = await openTarget(target, { create: true, remote: withDefaultCredentials(opts.remote) });
+  try {
+    await copyArtifact(artifact, opened.target, tags);
+    if (features && (artifact.input.form ?? "oci-1.1") === "oci-1.1") features.imageSpec11 = "supported";
+  } catch (err) {
+    if (features === undefined || (artifact.input.form ?? "oci-1.1") !== "oci-1.1" || !refusesOci11Fields(err)) throw err;
+    // Older ECR, Harbor and GitLab refuse artifactType/subject: once, in the form they take, and remembered.
+    features.imageSpec11 = "unsupported";
+    artifact = withForm(artifact, "image-spec-1.0");
+    await copyArtifact(artifact, opened.target, tags);
+    warnings.push(
+      `${opened.target.name} refused the OCI 1.1 manifest fields (${(err as Error).message}); the kit was pushed in the image-spec 1.0 form` +
+        (opts.attach ? ", which cannot name a subject, so it is not attached to its image" : ""),
+    );
+  }
   const root = artifact.manifest.descriptor;
-  // copy()'s rules with the root named by digest; the source was just built in memory, so nothing to re-hash.
-  // The copy engine skips every blob the destination already has, so an unchanged kit costs only the tag.
-  await copy(await memoryStoreOf(artifact), root.digest, opened.target, { tag: tags[0]! }, { verifySource: false });
-  for (const extra of tags.slice(1)) await opened.target.tag(root, extra);
+  const attached = artifact.subject !== undefined && target.kind === "registry" ? await attachToImage(artifact, target, remote) : undefined;
 
   const base = { ...target, tag: undefined, digest: undefined };
   if (opts.store !== false && target.kind === "registry") {
     const store = opts.store instanceof KitStore ? opts.store : await KitStore.open(opts.store);
     await store.add(artifact, artifact.kit, tags.map((tag) => ({ ...target, tag })));
   }
-  return { reference: formatReference({ ...base, digest: root.digest }), digest: root.digest, image: artifact.kit.image, tags, warnings: versionTagWarnings(tags, artifact.kit.version) };
+  return {
+    reference: formatReference({ ...base, digest: root.digest }),
+    digest: root.digest,
+    image: artifact.kit.image,
+    tags,
+    warnings,
+    form: artifact.input.form ?? "oci-1.1",
+    ...(attached !== undefined ? { attached } : {}),
+  };
+}
+
+/** The artifact into the target, tagged with every tag. */
+async function copyArtifact(artifact: KitArtifact, target: Target, tags: readonly string[]): Promise<void> {
+  const root = artifact.manifest.descriptor;
+  // copy()'s rules with the root named by digest; the source was just built in memory, so nothing to re-hash.
+  // The copy engine skips every blob the destination already has, so an unchanged kit costs only the tag.
+  await copy(await memoryStoreOf(artifact), root.digest, target, { tag: tags[0]! }, { verifySource: false });
+  for (const extra of tags.slice(1)) await target.tag(root, extra);
+}
+
+/**
+ * The same manifest (same digest) in the base image's repository, untagged:
+ * referrers live in their subject's repository, so that is where discovery
+ * looks. Blobs are mounted from the kit's repository on the same registry.
+ */
+async function attachToImage(artifact: KitArtifact, target: RegistryReference, remote: RemoteOptions): Promise<string> {
+  const image = parseReference(artifact.kit.image);
+  const root = artifact.manifest.descriptor;
+  const where = formatReference({ kind: "registry", registry: image.registry, repository: image.repository, digest: root.digest });
+  if (image.registry === target.registry && image.repository === target.repository) return where;
+  const repo = new RemoteRepository(image, remote);
+  const mount = image.registry === target.registry ? { mountFrom: target.repository, canMount: () => true } : {};
+  try {
+    await copy(await memoryStoreOf(artifact), root.digest, repo, undefined, { verifySource: false, ...mount });
+  } catch (err) {
+    if (!(err instanceof OciError)) throw err;
+    throw new OciError(err.code, `pushed ${formatReference({ ...target, tag: undefined, digest: root.digest })}, but attaching it to ${image.registry}/${image.repository} failed: ${err.message}`, {
+      hint: "the kit is published; attaching needs push access to the image's repository (\"kit login REGISTRY\"?)",
+      cause: err,
+    });
+  }
+  return where;
+}
+
+/**
+ * A manifest PUT refused because of its OCI 1.1 fields: MANIFEST_INVALID or
+ * UNSUPPORTED, or a bare 400/405/415, on a manifest PUT.
+ */
+function refusesOci11Fields(err: unknown): boolean {
+  if (!(err instanceof OciError) || err.response === undefined) return false;
+  const { method, url, status, errors } = err.response;
+  if (method !== "PUT" || !url.includes("/manifests/")) return false;
+  const codes = errors.map((e) => e.code);
+  if (codes.includes("MANIFEST_INVALID") || codes.includes("UNSUPPORTED")) return true;
+  return codes.length === 0 && (status === 400 || status === 405 || status === 415);
 }
 
 // A tag shaped like a version (1.0.0, v2.1.3-rc.1) is read by people and tools as the kit's version.

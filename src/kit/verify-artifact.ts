@@ -21,6 +21,10 @@ import { MAX_KIT_CONFIG_BYTES, MAX_KIT_FILE_BYTES, MAX_README_BYTES } from "./li
 export class NotAKitError extends InvalidContentError {}
 
 export interface KitManifestView {
+  /** Which form of spec/kit-artifact-v1.md the manifest is written in. */
+  form: "oci-1.1" | "image-spec-1.0";
+  /** The image the kit is attached to (`subject`), if any. */
+  subject?: Descriptor;
   config: Descriptor;
   kitYaml: Descriptor;
   readme: Descriptor;
@@ -35,12 +39,14 @@ export function checkKitManifestJson(bytes: Uint8Array, where: string): KitManif
     const what = typeof mediaType === "string" ? mediaType : "a manifest without mediaType";
     throw new NotAKitError(`${where} is not a kit: it is ${what}, not an OCI image manifest with artifactType ${KIT_ARTIFACT_TYPE}`);
   }
-  if (doc.artifactType !== KIT_ARTIFACT_TYPE) {
+  if (doc.schemaVersion !== 2) throw new InvalidContentError(`${where}: manifest schemaVersion must be 2`);
+  const config = readDescriptor(doc.config, "config", where);
+  // The image-spec 1.0 form (for registries that refuse OCI 1.1 fields) has no artifactType: the config type says it.
+  const v10Form = doc.artifactType === undefined && config.mediaType === KIT_CONFIG_MEDIA_TYPE;
+  if (doc.artifactType !== KIT_ARTIFACT_TYPE && !v10Form) {
     const actual = typeof doc.artifactType === "string" ? `artifactType ${doc.artifactType}` : "no artifactType (a container image?)";
     throw new NotAKitError(`${where} is not a kit: it has ${actual}, expected ${KIT_ARTIFACT_TYPE}`);
   }
-  if (doc.schemaVersion !== 2) throw new InvalidContentError(`${where}: manifest schemaVersion must be 2`);
-  const config = readDescriptor(doc.config, "config", where);
   if (config.mediaType !== KIT_CONFIG_MEDIA_TYPE) {
     throw new NotAKitError(`${where} is not a kit: config media type is ${config.mediaType}, expected ${KIT_CONFIG_MEDIA_TYPE}`);
   }
@@ -61,7 +67,8 @@ export function checkKitManifestJson(bytes: Uint8Array, where: string): KitManif
       annotations[k] = v;
     }
   }
-  return { config, kitYaml, readme, annotations };
+  const subject = doc.subject === undefined ? undefined : readDescriptor(doc.subject, "subject", where);
+  return { form: v10Form ? "image-spec-1.0" : "oci-1.1", ...(subject ? { subject } : {}), config, kitYaml, readme, annotations };
 }
 
 function expectLayer(desc: Descriptor, mediaType: string, title: string, limit: number, where: string): void {

@@ -18,6 +18,7 @@ import {
 import { RemoteRegistry } from "../../src/oras/remote/registry.js";
 import { RemoteRepository } from "../../src/oras/remote/repository.js";
 import { referrersTag } from "../../src/oras/remote/referrers.js";
+import { RegistryCapabilities } from "../../src/oras/remote/capabilities.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { pseudoRandomStream } from "../support/images.js";
 import { freePort, startRegistry, type RunningRegistry } from "../support/registry.js";
@@ -275,6 +276,65 @@ describe("referrers", () => {
     expect((await repo.predecessors(subject.desc, { artifactType: "application/vnd.example.sbom" })).map((d) => d.digest)).toEqual([sbom.desc.digest]);
     const fallback = await repo.resolve(referrersTag(subject.desc.digest));
     expect(fallback.mediaType).toBe(MediaType.ImageIndex);
+  });
+});
+
+describe("referrers fallback index with other writers", () => {
+  async function subjectIn(repo: RemoteRepository, seed: string) {
+    await repo.push(EMPTY_DESC, EMPTY);
+    const subject = manifestFor([], { annotations: { seed } });
+    await repo.pushManifest(subject.desc, subject.bytes, { tag: seed });
+    return subject;
+  }
+  const referrerOf = (subject: { desc: Descriptor }, who: string, type = "application/vnd.example.sig") =>
+    manifestFor([EMPTY_DESC], { artifactType: type, subject: subject.desc, annotations: { who } });
+
+  it("keeps every entry another tool put in the index", async () => {
+    const repo = new RemoteRepository({ registry: registry.host, repository: "ref/others" });
+    const subject = await subjectIn(repo, "others");
+    // A third tool wrote the fallback index itself, with an entry we know nothing about.
+    const theirs = referrerOf(subject, "cosign", "application/vnd.dev.cosign.artifact.sig.v1+json");
+    await repo.push(theirs.desc, theirs.bytes);
+    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: [{ ...theirs.desc, artifactType: "application/vnd.dev.cosign.artifact.sig.v1+json" }] }));
+    await repo.pushManifest(blob(index, MediaType.ImageIndex), index, { tag: referrersTag(subject.desc.digest) });
+
+    const ours = referrerOf(subject, "kit");
+    await repo.pushManifest(ours.desc, ours.bytes);
+    expect((await repo.predecessors(subject.desc)).map((d) => d.digest)).toEqual([theirs.desc.digest, ours.desc.digest]);
+  });
+
+  it("loses no entry when several writers attach to one subject at once", async () => {
+    const setup = new RemoteRepository({ registry: registry.host, repository: "ref/race" });
+    const subject = await subjectIn(setup, "race");
+    const referrers = Array.from({ length: 5 }, (_, i) => referrerOf(subject, `writer-${i}`));
+    // Separate clients, as separate processes would be; all start together.
+    await Promise.all(referrers.map((r) => new RemoteRepository({ registry: registry.host, repository: "ref/race" }).pushManifest(r.desc, r.bytes)));
+    const listed = (await setup.predecessors(subject.desc)).map((d) => d.digest).sort();
+    expect(listed).toEqual(referrers.map((r) => r.desc.digest).sort());
+  });
+
+  it("does not take a fallback tag that holds an image for a list of referrers", async () => {
+    const repo = new RemoteRepository({ registry: registry.host, repository: "ref/imposter" });
+    const subject = await subjectIn(repo, "imposter");
+    // Some registries answer the sha256-<hex> tag with the manifest itself; here it is simply tagged so.
+    const image = manifestFor([EMPTY_DESC], { annotations: { not: "an index" } });
+    await repo.pushManifest(image.desc, image.bytes, { tag: referrersTag(subject.desc.digest) });
+    expect(await repo.predecessors(subject.desc)).toEqual([]);
+    const ours = referrerOf(subject, "kit");
+    await repo.pushManifest(ours.desc, ours.bytes);
+    expect((await repo.predecessors(subject.desc)).map((d) => d.digest)).toEqual([ours.desc.digest]);
+  });
+
+  it("remembers per registry that it has no referrers API, across repositories sharing the capabilities", async () => {
+    const capabilities = new RegistryCapabilities();
+    const a = new RemoteRepository({ registry: proxy.host, repository: "ref/cap-a" }, { capabilities });
+    const subject = await subjectIn(a, "cap");
+    await a.predecessors(subject.desc);
+    expect(capabilities.of(proxy.host).referrersApi).toBe("unsupported");
+    proxy.resetRequests();
+    const b = new RemoteRepository({ registry: proxy.host, repository: "ref/cap-a" }, { capabilities });
+    await b.predecessors(subject.desc);
+    expect(proxy.requests.filter((r) => r.url.includes("/referrers/"))).toEqual([]);
   });
 });
 

@@ -31,6 +31,7 @@ const blobs = new Map<string, Buffer>();
 const uploads = new Map<string, Buffer[]>();
 /** Manifests PUT under lax/app, accepted as they are (no validation, no referrers API): the tag schema fallback. */
 const laxManifests = new Map<string, { type: string; body: Buffer }>();
+let preconditionFailures = 0;
 const plainManifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ImageManifest, config: { mediaType: MediaType.EmptyJSON, digest: digestOf("{}"), size: 2 }, layers: [] }));
 
 function referrer(n: number, artifactType: string): Descriptor {
@@ -116,6 +117,14 @@ async function handle(req: http.IncomingMessage, res: http.ServerResponse): Prom
   }
   const lax = /^\/v2\/lax\/app\/manifests\/([^/]+)$/.exec(path);
   if (lax && req.method === "PUT") {
+    // Conditional writes honoured, as some registries do (distribution 2.8 ignores them).
+    const current = laxManifests.get(lax[1]!);
+    const currentDigest = current && `sha256:${createHash("sha256").update(current.body).digest("hex")}`;
+    const ifMatch = req.headers["if-match"];
+    if ((ifMatch !== undefined && ifMatch !== `"${currentDigest}"`) || (req.headers["if-none-match"] === "*" && current !== undefined)) {
+      preconditionFailures++;
+      return json(412, { errors: [{ code: "PRECONDITION_FAILED", message: "the manifest changed" }] });
+    }
     laxManifests.set(lax[1]!, { type: req.headers["content-type"] ?? "", body });
     res.writeHead(201, { "docker-content-digest": `sha256:${createHash("sha256").update(body).digest("hex")}`, "content-length": "0" });
     return void res.end();
@@ -218,5 +227,22 @@ describe("referrers tag schema on a registry that does not validate manifests", 
     // Before, the number went into the index as it was, and the index then failed every strict reader.
     expect(index.manifests).toEqual([{ ...desc, artifactType: "application/x-sig" }]);
     expect(await lax.predecessors(subject)).toEqual([{ ...desc, artifactType: "application/x-sig" }]);
+  });
+});
+
+describe("referrers tag schema on a registry that honours If-Match", () => {
+  it("merges again on 412 so that writers at once all end up in the index", async () => {
+    const subject = { mediaType: MediaType.ImageManifest, digest: digestOf("subject with conditional writes"), size: 10 };
+    const referrers = Array.from({ length: 4 }, (_, i) => {
+      const body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ImageManifest, artifactType: "application/x-sig", config: { mediaType: MediaType.EmptyJSON, digest: digestOf("{}"), size: 2 }, layers: [], subject, annotations: { n: String(i) } }));
+      return { desc: { mediaType: MediaType.ImageManifest, digest: digestOf(body), size: body.length }, body };
+    });
+    preconditionFailures = 0;
+    await Promise.all(referrers.map((r) => new RemoteRepository({ registry: host, repository: "lax/app" }).pushManifest(r.desc, r.body)));
+    const listed = await new RemoteRepository({ registry: host, repository: "lax/app" }).predecessors(subject);
+    expect(listed.map((d) => d.digest).sort()).toEqual(referrers.map((r) => r.desc.digest).sort());
+    // The conditions were sent and the stand-in refused the stale ones.
+    expect(preconditionFailures).toBeGreaterThan(0);
+    expect(seen.some((s) => s.method === "PUT" && s.url.includes("/manifests/sha256-"))).toBe(true);
   });
 });

@@ -10,6 +10,7 @@ import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 interface CopyFlags extends RemoteFlags {
   concurrency?: string;
   dryRun?: boolean;
+  recursive?: boolean;
   json?: boolean;
 }
 
@@ -23,7 +24,7 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
       [srcText, srcRef],
       [dstText, dstRef],
     ],
-    () => copyReference(srcRef, dstRef, { remote: remoteOptions(flags), concurrency, dryRun, ...debugProgress() }),
+    () => copyReference(srcRef, dstRef, { remote: remoteOptions(flags), concurrency, dryRun, referrers: flags.recursive ?? false, ...debugProgress() }),
   );
 
   const dstName = formatReference({ ...dstRef, tag: undefined, digest: result.root.digest });
@@ -38,6 +39,7 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
       dryRun,
       plan: result.plan,
       ...(result.stats ? { stats: result.stats } : {}),
+      ...(result.referrers ? { referrers: result.referrers.map((r) => ({ digest: r.descriptor.digest, artifactType: r.descriptor.artifactType ?? null, subject: r.subject, ...(r.stats ? { stats: r.stats } : {}) })) } : {}),
     });
     return;
   }
@@ -46,6 +48,9 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
       printLine(`${node.action.padEnd(6)} ${node.kind.padEnd(8)} ${node.descriptor.digest} ${node.descriptor.size}`);
     }
     printLine(`would copy ${result.plan.bytesToTransfer} of ${result.plan.totalBytes} bytes`);
+  }
+  for (const r of result.referrers ?? []) {
+    printLine(`${dryRun ? "would copy" : "copied"} referrer ${r.descriptor.digest}${r.descriptor.artifactType ? ` (${r.descriptor.artifactType})` : ""} of ${r.subject}`);
   }
   printLine(result.root.digest);
 }

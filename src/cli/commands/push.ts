@@ -7,6 +7,7 @@ import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 interface PushFlags extends RemoteFlags {
   tag?: string[];
   pin?: boolean;
+  attach?: boolean;
   created?: string;
   json?: boolean;
 }
@@ -18,10 +19,14 @@ export async function run(ref: string, dir: string, flags: PushFlags): Promise<v
       pin: flags.pin !== false,
       tags: flags.tag ?? [],
       remote: remoteOptions(flags),
+      attach: flags.attach ?? false,
       ...(flags.created !== undefined ? { created: flags.created } : {}),
     }),
   );
   for (const warning of result.warnings) printWarning(warning);
   if (flags.json) printJson(result);
-  else printLine(result.reference);
+  else {
+    printLine(result.reference);
+    if (result.attached !== undefined) printLine(`attached to its image as ${result.attached}`);
+  }
 }

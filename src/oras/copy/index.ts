@@ -10,6 +10,7 @@ import { resolveSelector } from "../resolve.js";
 import type { ReadOnlyStorage, Resolver } from "../target.js";
 import { executeCopy, type CopyDestination, type CopyStats, type ExecuteOptions } from "./execute.js";
 import { planCopy, type CopyPlan, type PlanOptions } from "./plan.js";
+import { copyReferrers, manifestsOf, type ReferrerCopy } from "./referrers.js";
 
 export { executeCopy, type CopyDestination, type CopyProgressEvent, type CopyStats, type ExecuteOptions } from "./execute.js";
 export {
@@ -24,11 +25,18 @@ export {
 } from "./plan.js";
 export { isNonDistributable, kindOf, manifestSuccessors, type NodeKind, type Successor, type SuccessorRole } from "./successors.js";
 export { Semaphore, TaskGroup } from "./limiter.js";
+export { copyReferrers, manifestsOf, type ReferrerCopy, type ReferrersWalkOptions, type ReferrerSource } from "./referrers.js";
 export { DEFAULT_MAX_NODES, MAX_INDEX_DEPTH } from "../limits.js";
 
 export interface CopyOptions extends PlanOptions, Omit<ExecuteOptions, "tag"> {
   /** Plan only: nothing is written to the destination. */
   dryRun?: boolean;
+  /**
+   * Also copy what refers to the graph (signatures, SBOMs, kits), and what
+   * refers to those, subjects first (oras-go's ExtendedCopy). The source
+   * must find predecessors (a registry, a layout); others have none.
+   */
+  referrers?: boolean;
 }
 
 export interface CopyResult {
@@ -38,6 +46,8 @@ export interface CopyResult {
   tag?: string;
   /** Absent on a dry run. */
   stats?: CopyStats;
+  /** With `referrers`: each referrer copied along, subjects before referrers. */
+  referrers?: ReferrerCopy[];
 }
 
 /** A copy source: it resolves references, and may have a name for messages. */
@@ -114,7 +124,13 @@ async function copyGraphTagged(
 ): Promise<CopyResult> {
   const plan = await planCopy(src, dst, root, opts);
   const tagged = tag !== undefined ? { tag } : {};
-  if (opts.dryRun) return { root, plan, ...tagged };
-  const stats = await executeCopy(src, dst, plan, { ...opts, ...tagged });
-  return { root, plan, ...tagged, stats };
+  const stats = opts.dryRun ? undefined : await executeCopy(src, dst, plan, { ...opts, ...tagged });
+  const result: CopyResult = { root, plan, ...tagged, ...(stats ? { stats } : {}) };
+  if (opts.referrers) {
+    const one = { ...opts, referrers: false };
+    result.referrers = await copyReferrers(src, manifestsOf(plan), (referrer) => copyGraphTagged(src, dst, referrer, undefined, one), {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  }
+  return result;
 }

@@ -172,6 +172,14 @@ export async function manifestExists(ctx: RepoContext, desc: Descriptor, signal?
   return true;
 }
 
+/** Conditions for a read-modify-write (RFC 9110); registries that ignore them simply overwrite. */
+export interface PutConditions {
+  /** Overwrite only the manifest with this digest (its ETag). */
+  ifMatch?: string;
+  /** Create only: the reference must not exist yet. */
+  ifNoneMatch?: boolean;
+}
+
 export interface PutManifestResult {
   /** The registry's OCI-Subject header: set when it indexed the manifest's subject for the referrers API itself. */
   subject?: string;
@@ -184,6 +192,7 @@ export async function putManifest(
   bytes: Buffer,
   reference: string = desc.digest,
   signal?: AbortSignal,
+  conditions: PutConditions = {},
 ): Promise<PutManifestResult> {
   const ectx = manifestContext(ctx, reference, "push");
   verifyBytes(desc, bytes, ectx.what);
@@ -195,7 +204,11 @@ export async function putManifest(
   const res = await ctx.client.send({
     method: "PUT",
     url: manifestUrl(ctx, reference),
-    headers: { "content-type": desc.mediaType },
+    headers: {
+      "content-type": desc.mediaType,
+      ...(conditions.ifMatch !== undefined ? { "if-match": `"${conditions.ifMatch}"` } : {}),
+      ...(conditions.ifNoneMatch ? { "if-none-match": "*" } : {}),
+    },
     body: bytes,
     scopes: [pushScope(ctx.repository)],
     ...(signal ? { signal } : {}),

@@ -5,9 +5,9 @@
  * `<alg>-<hex>` listing the referrers, which we also maintain on push.
  */
 import type { Descriptor } from "../descriptor.js";
-import { MediaType } from "../descriptor.js";
+import { isIndexMediaType, isManifestMediaType, MediaType } from "../descriptor.js";
 import { digestOf, parseDigest } from "../digest.js";
-import { NotFoundError, RegistryError, SizeLimitError } from "../errors.js";
+import { NotFoundError, OciError, RegistryError, SizeLimitError } from "../errors.js";
 import { MAX_MANIFEST_BYTES, MAX_MANIFEST_CHILDREN, MAX_REFERRERS_PAGES } from "../limits.js";
 import { parseReferrersIndex } from "../manifest.js";
 import { pullScope } from "./auth/scope.js";
@@ -16,11 +16,6 @@ import { getManifest, putManifest } from "./manifests.js";
 import { repoErrorContext, type RepoContext } from "./registry-client.js";
 import { errorFromResponse } from "./response-errors.js";
 import { nextLink } from "./tags.js";
-
-/** Whether the registry implements the referrers API, learned on first use. */
-export interface ReferrersState {
-  api: "unknown" | "supported" | "unsupported";
-}
 
 /** The fallback tag for a subject digest: `sha256:abc…` → `sha256-abc…`, cut to the 128 characters a tag may have. */
 export function referrersTag(digest: string): string {
@@ -35,19 +30,19 @@ function filterByType(list: Descriptor[], artifactType: string | undefined): Des
 /** Referrers of subject, optionally only those of one artifactType. */
 export async function listReferrers(
   ctx: RepoContext,
-  state: ReferrersState,
   subject: Descriptor,
   opts: { artifactType?: string; signal?: AbortSignal } = {},
 ): Promise<Descriptor[]> {
-  if (state.api !== "unsupported") {
+  const features = ctx.client.features;
+  if (features.referrersApi !== "unsupported") {
     const viaApi = await referrersFromApi(ctx, subject, opts);
     if (viaApi !== undefined) {
-      state.api = "supported";
+      features.referrersApi = "supported";
       return viaApi;
     }
-    state.api = "unsupported";
+    features.referrersApi = "unsupported";
   }
-  return referrersFromTag(ctx, subject, opts);
+  return filterByType((await readFallbackIndex(ctx, subject, opts.signal)).entries, opts.artifactType);
 }
 
 /** undefined when the registry does not implement the API. */
@@ -87,35 +82,85 @@ async function referrersFromApi(
   return out;
 }
 
-async function referrersFromTag(
-  ctx: RepoContext,
-  subject: Descriptor,
-  opts: { artifactType?: string; signal?: AbortSignal },
-): Promise<Descriptor[]> {
-  try {
-    const { bytes } = await getManifest(ctx, referrersTag(subject.digest), opts.signal);
-    return filterByType(parseReferrersIndex(bytes, `referrers index ${referrersTag(subject.digest)}`), opts.artifactType);
-  } catch (err) {
-    if (err instanceof NotFoundError) return [];
-    throw err;
-  }
+/** What sits at a subject's fallback tag, read as a referrers index. */
+interface FallbackIndex {
+  /** The referrers listed; [] when there is no index (or the tag holds something that is not one). */
+  entries: Descriptor[];
+  /** Digest of the index read, for If-Match; absent when the tag holds no index. */
+  digest?: string;
 }
 
 /**
- * Add a referrer to the subject's fallback index (for registries without the
- * referrers API). Read-modify-write: concurrent writers can lose an entry,
- * as with every client of the tag schema.
+ * The subject's fallback index. Only an image index counts: some registries
+ * answer a `sha256-<hex>` tag with the manifest of that digest itself, and an
+ * image is not a list of referrers. Entries that are not manifests, or that
+ * name the subject itself, are no referrers of it and are left out.
  */
-export async function addToReferrersIndex(ctx: RepoContext, subject: Descriptor, referrer: Descriptor, signal?: AbortSignal): Promise<void> {
+async function readFallbackIndex(ctx: RepoContext, subject: Descriptor, signal?: AbortSignal): Promise<FallbackIndex> {
   const tag = referrersTag(subject.digest);
-  let existing: Descriptor[] = [];
+  let content;
   try {
-    existing = parseReferrersIndex((await getManifest(ctx, tag, signal)).bytes, `referrers index ${tag}`);
+    content = await getManifest(ctx, tag, signal);
   } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
+    if (err instanceof NotFoundError) return { entries: [] };
+    throw err;
   }
-  if (existing.some((d) => d.digest === referrer.digest)) return;
-  const index = { schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: [...existing, referrer] };
-  const bytes = Buffer.from(JSON.stringify(index), "utf8");
-  await putManifest(ctx, { mediaType: MediaType.ImageIndex, digest: digestOf(bytes), size: bytes.length }, bytes, tag, signal);
+  if (!isIndexMediaType(content.descriptor.mediaType) || content.descriptor.digest === subject.digest) return { entries: [] };
+  const listed = parseReferrersIndex(content.bytes, `referrers index ${tag} in ${ctx.client.registry}/${ctx.repository}`);
+  const entries = listed.filter((d) => isManifestMediaType(d.mediaType) && d.digest !== subject.digest);
+  return { entries, digest: content.descriptor.digest };
+}
+
+/** How often a fallback index update is written again because another writer's update replaced ours. */
+export const FALLBACK_INDEX_ROUNDS = 6;
+
+/**
+ * Add a referrer to the subject's fallback index (for registries without the
+ * referrers API): read, keep every entry already there (other tools'
+ * signatures and SBOMs), add ours unless present, write. Two writers at once
+ * can each write an index without the other's entry, so the write is
+ * conditional (If-Match: the digest read; registries that honour it answer
+ * 412 and we merge again), and because most registries ignore conditions,
+ * the index is read back after a pause longer than our own read-modify-write
+ * took: a writer that read before our write has written by then, and if our
+ * entry is gone it is merged in again. An old index is never deleted (other
+ * tools may point at it); it is only replaced under the tag.
+ */
+export async function addToReferrersIndex(
+  ctx: RepoContext,
+  subject: Descriptor,
+  referrer: Descriptor,
+  signal?: AbortSignal,
+  opts: { pause?: (ms: number) => Promise<void> } = {},
+): Promise<void> {
+  const tag = referrersTag(subject.digest);
+  const wait = opts.pause ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let round = 0; round < FALLBACK_INDEX_ROUNDS; round++) {
+    const started = Date.now();
+    const current = await readFallbackIndex(ctx, subject, signal);
+    if (!current.entries.some((d) => d.digest === referrer.digest)) {
+      const index = { schemaVersion: 2, mediaType: MediaType.ImageIndex, manifests: [...current.entries, referrer] };
+      const bytes = Buffer.from(JSON.stringify(index), "utf8");
+      const desc = { mediaType: MediaType.ImageIndex, digest: digestOf(bytes), size: bytes.length };
+      const conditions = current.digest !== undefined ? { ifMatch: current.digest } : { ifNoneMatch: true };
+      try {
+        await putManifest(ctx, desc, bytes, tag, signal, conditions);
+      } catch (err) {
+        // 412: another writer got there first, and this registry said so; merge with what it wrote.
+        if (err instanceof OciError && err.response?.status === 412) continue;
+        throw err;
+      }
+    } else {
+      return;
+    }
+    // Settle: anyone who read before our write has written by the time this pause ends.
+    const took = Date.now() - started;
+    await wait(Math.min(5_000, 50 + 2 * took + Math.floor(Math.random() * 50)));
+    if ((await readFallbackIndex(ctx, subject, signal)).entries.some((d) => d.digest === referrer.digest)) return;
+  }
+  throw new RegistryError(
+    `the referrers index ${tag} in ${ctx.client.registry}/${ctx.repository} kept losing ${referrer.digest} to other writers (${FALLBACK_INDEX_ROUNDS} rounds)`,
+    undefined,
+    { hint: "the referrer itself is pushed; run the same command again once the other writers are done" },
+  );
 }

@@ -2,6 +2,7 @@
  * One registry's connection settings and its request pipeline:
  * auth → redirects → retry → undici, with a User-Agent on every request.
  */
+import { RegistryCapabilities, type RegistryFeatures } from "./capabilities.js";
 import type { Dispatcher } from "undici";
 import { Redactor } from "../redact.js";
 import { isLoopbackRegistry, registryEndpoint } from "../reference.js";
@@ -49,6 +50,8 @@ export interface RemoteOptions {
   maxRedirects?: number;
   /** Share tokens between clients using the same credentials. */
   authCache?: AuthCache;
+  /** Share what each registry supports (referrers API, OCI 1.1 fields) between clients; default one per client. */
+  capabilities?: RegistryCapabilities;
   /**
    * HTTP(S) proxies and the hosts that bypass them (the caller reads HTTP_PROXY,
    * HTTPS_PROXY and NO_PROXY, or wherever it keeps them). Ignored with `dispatcher`.
@@ -98,12 +101,15 @@ export class RegistryClient {
   readonly send: Send;
   /** options.timeouts over the defaults. */
   readonly timeouts: Timeouts;
+  /** What this registry was found to support (shared through options.capabilities). */
+  readonly features: RegistryFeatures;
 
   constructor(registry: string, options: RemoteOptions = {}) {
     this.registry = registry;
     this.options = options;
     this.origin = `${registryScheme(registry, options.plainHttp)}//${registryEndpoint(registry)}`;
     this.authCache = options.authCache ?? new AuthCache();
+    this.features = (options.capabilities ?? new RegistryCapabilities()).of(registry);
     this.loginCommand = options.loginCommand ?? DEFAULT_LOGIN_COMMAND;
     this.timeouts = resolveTimeouts(options.timeouts);
     const connection: ConnectionOptions = { insecure: options.insecure ?? false, connectTimeoutMs: this.timeouts.connectMs };

@@ -22,7 +22,8 @@ import {
   resolveManifest,
   type ManifestContent,
 } from "./manifests.js";
-import { addToReferrersIndex, listReferrers, type ReferrersState } from "./referrers.js";
+import { addToReferrersIndex, listReferrers } from "./referrers.js";
+import type { RegistryFeatures } from "./capabilities.js";
 import { RegistryClient, type RemoteOptions, type RepoContext } from "./registry-client.js";
 import { listTags } from "./tags.js";
 import { uploadBlob } from "./upload.js";
@@ -41,7 +42,6 @@ export class RemoteRepository implements Target, Mounter, TagLister, Predecessor
   readonly client: RegistryClient;
   private readonly ctx: RepoContext;
   private readonly uploadPolicy: UploadPolicy;
-  private readonly referrers: ReferrersState = { api: "unknown" };
 
   /**
    * `ref` names the repository (its tag/digest, if any, are ignored). Pass
@@ -58,6 +58,11 @@ export class RemoteRepository implements Target, Mounter, TagLister, Predecessor
     }
     this.ctx = { client: this.client, repository: ref.repository };
     this.uploadPolicy = { ...DEFAULT_UPLOAD_POLICY, ...this.client.options.upload, ...options.upload };
+  }
+
+  /** What this repository's registry was found to support (shared per registry through RemoteOptions.capabilities). */
+  get features(): RegistryFeatures {
+    return this.client.features;
   }
 
   get name(): string {
@@ -127,7 +132,11 @@ export class RemoteRepository implements Target, Mounter, TagLister, Predecessor
     if (opts.tag !== undefined && !isValidTag(opts.tag)) throw new InvalidReferenceError(`invalid tag "${opts.tag}"`);
     await this.op(`push manifest ${desc.digest}`, opts, async (signal) => {
       const result = await putManifest(this.ctx, desc, buf, opts.tag ?? desc.digest, signal);
-      if (result.subject !== undefined) return;
+      if (result.subject !== undefined) {
+        // The registry indexed the subject itself: it has the referrers API.
+        this.client.features.referrersApi = "supported";
+        return;
+      }
       const links = manifestLinks(buf);
       if (links?.subject) await addToReferrersIndex(this.ctx, links.subject, referrerDescriptor(desc, links), signal);
     });
@@ -159,7 +168,7 @@ export class RemoteRepository implements Target, Mounter, TagLister, Predecessor
 
   async predecessors(desc: Descriptor, opts: { artifactType?: string; signal?: AbortSignal } = {}): Promise<Descriptor[]> {
     return this.op(`list the referrers of ${desc.digest}`, opts, (signal) =>
-      listReferrers(this.ctx, this.referrers, desc, { ...opts, ...(signal ? { signal } : {}) }),
+      listReferrers(this.ctx, desc, { ...opts, ...(signal ? { signal } : {}) }),
     );
   }
 
