@@ -5,7 +5,7 @@
  * local store.
  */
 import { formatReference, isValidTag, type LayoutReference, MemoryStore, parseLayoutReference, parseTargetReference, type TargetReference, UsageError } from "../oras/content.js";
-import { copy } from "../oras/copy/index.js";
+import { copy, type CopyProgressOptions } from "../oras/copy/index.js";
 import { openTarget } from "../oras/index.js";
 import type { KitArtifact } from "./artifact.js";
 import { buildKit, type BuildKitOptions } from "./pack.js";
@@ -17,7 +17,7 @@ export interface PackOptions extends BuildKitOptions {
   tags?: string[];
 }
 
-export interface PushOptions extends PackOptions {
+export interface PushOptions extends PackOptions, CopyProgressOptions {
   /** The local store to record the kit in; a path, an open store, or false to skip. Default: $KIT_STORE. */
   store?: string | KitStore | false;
 }
@@ -52,7 +52,11 @@ export async function pushKit(ref: string | TargetReference, dir: string, opts: 
   const root = artifact.manifest.descriptor;
   // copy()'s rules with the root named by digest; the source was just built in memory, so nothing to re-hash.
   // The copy engine skips every blob the destination already has, so an unchanged kit costs only the tag.
-  await copy(await memoryStoreOf(artifact), root.digest, opened.target, { tag: tags[0]! }, { verifySource: false });
+  await copy(await memoryStoreOf(artifact), root.digest, opened.target, { tag: tags[0]! }, {
+    verifySource: false,
+    onPlan: opts.onPlan,
+    onProgress: opts.onProgress,
+  });
   for (const extra of tags.slice(1)) await opened.target.tag(root, extra);
 
   const base = { ...target, tag: undefined, digest: undefined };

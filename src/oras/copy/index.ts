@@ -11,7 +11,7 @@ import type { ReadOnlyStorage, Resolver } from "../target.js";
 import { executeCopy, type CopyDestination, type CopyStats, type ExecuteOptions } from "./execute.js";
 import { planCopy, type CopyPlan, type PlanOptions } from "./plan.js";
 
-export { executeCopy, type CopyDestination, type CopyProgressEvent, type CopyStats, type ExecuteOptions } from "./execute.js";
+export { executeCopy, type CopyDestination, type CopyProgressEvent, type CopyProgressOptions, type CopyStats, type ExecuteOptions } from "./execute.js";
 export {
   planCopy,
   DEFAULT_CONCURRENCY,
