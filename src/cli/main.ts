@@ -69,7 +69,8 @@ export function buildProgram(): Command {
       .option("-t, --tag <tag>", "an extra tag (repeatable)", collect, [])
       .option("--no-pin", "do not resolve the image to a digest; the kit is marked unpinned")
       .option("--created <time>", 'record org.opencontainers.image.created (RFC 3339 or "now"; default: SOURCE_DATE_EPOCH or none)')
-      .option("--json", 'print {"reference", "digest", "image", "tags", "warnings"}'),
+      .option("--json", 'print {"reference", "digest", "image", "tags", "warnings"}')
+      .option("-q, --quiet", QUIET_HELP),
   ).action(lazy(() => import("./commands/push.js")));
 
   addRemoteFlags(
@@ -80,7 +81,8 @@ export function buildProgram(): Command {
       .option("-o, --output <dir>", "also write kit.yaml (image pinned) and README.md into DIR")
       .option("--force", "replace existing files in the output directory")
       .option("--allow-unpinned", "accept a kit whose image is not pinned by digest")
-      .option("--json", 'print {"reference", "digest", "kit", "image"} (what aegisd consumes)'),
+      .option("--json", 'print {"reference", "digest", "kit", "image"} (what aegisd consumes)')
+      .option("-q, --quiet", QUIET_HELP),
   ).action(lazy(() => import("./commands/pull.js")));
 
   addRemoteFlags(
@@ -123,7 +125,8 @@ export function buildProgram(): Command {
       .argument("<dst>", "destination: registry repository or oci:PATH, with an optional tag")
       .option("--concurrency <n>", "transfers at once (default 4)")
       .option("--dry-run", "print the plan (skip / mount / upload per node) and copy nothing")
-      .option("--json", "print the result as JSON"),
+      .option("--json", "print the result as JSON")
+      .option("-q, --quiet", QUIET_HELP),
   ).action(lazy(() => import("./commands/copy.js")));
 
   addRemoteFlags(
@@ -214,6 +217,8 @@ export function buildProgram(): Command {
   }
   return program;
 }
+
+const QUIET_HELP = "no progress on the terminal, only the final line";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
