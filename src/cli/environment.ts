@@ -17,6 +17,8 @@ export const ENVIRONMENT: readonly { name: string; description: string }[] = [
   { name: "HTTP_PROXY", description: "proxy for plain-HTTP registries (http_proxy is read first); loopback registries never use a proxy" },
   { name: "NO_PROXY", description: "hosts reached without a proxy: a comma list of domains (with subdomains), IPs, CIDR blocks, :PORT, or * (no_proxy first)" },
   { name: "NODE_EXTRA_CA_CERTS", description: "read by Node.js: extra CA certificates (PEM file) to trust for registries" },
+  { name: "TERM", description: "dumb: no transfer progress, as on a pipe (such a terminal cannot redraw a line)" },
+  { name: "NO_COLOR", description: "always holds: kit prints no colour at all, progress included" },
 ];
 
 export function environmentHelp(): string {

@@ -70,7 +70,8 @@ export function buildProgram(): Command {
       .option("--no-pin", "do not resolve the image to a digest; the kit is marked unpinned")
       .option("--attach", "make the kit a referrer of its base image and push it into the image's repository too")
       .option("--created <time>", 'record org.opencontainers.image.created (RFC 3339 or "now"; default: SOURCE_DATE_EPOCH or none)')
-      .option("--json", 'print {"reference", "digest", "image", "tags", "warnings", "form", "attached"?}'),
+      .option("--json", 'print {"reference", "digest", "image", "tags", "warnings", "form", "attached"?}')
+      .option("-q, --quiet", QUIET_HELP),
   ).action(lazy(() => import("./commands/push.js")));
 
   addRemoteFlags(
@@ -81,7 +82,8 @@ export function buildProgram(): Command {
       .option("-o, --output <dir>", "also write kit.yaml (image pinned) and README.md into DIR")
       .option("--force", "replace existing files in the output directory")
       .option("--allow-unpinned", "accept a kit whose image is not pinned by digest")
-      .option("--json", 'print {"reference", "digest", "kit", "image"} (what aegisd consumes)'),
+      .option("--json", 'print {"reference", "digest", "kit", "image"} (what aegisd consumes)')
+      .option("-q, --quiet", QUIET_HELP),
   ).action(lazy(() => import("./commands/pull.js")));
 
   addRemoteFlags(
@@ -125,7 +127,8 @@ export function buildProgram(): Command {
       .option("--concurrency <n>", "transfers at once (default 4)")
       .option("--dry-run", "print the plan (skip / mount / upload per node) and copy nothing")
       .option("-r, --recursive", "also copy what refers to it (signatures, SBOMs, kits), and what refers to those")
-      .option("--json", "print the result as JSON"),
+      .option("--json", "print the result as JSON")
+      .option("-q, --quiet", QUIET_HELP),
   ).action(lazy(() => import("./commands/copy.js")));
 
   addRemoteFlags(
@@ -226,6 +229,8 @@ export function buildProgram(): Command {
   }
   return program;
 }
+
+const QUIET_HELP = "no progress on the terminal, only the final line";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

@@ -23,6 +23,29 @@ function watchStdout(): void {
   process.stderr.on("error", () => {});
 }
 
+/** Something drawn in place at the bottom of the terminal (transfer progress), redrawn below what is printed. */
+export interface LiveArea {
+  clear(): void;
+  redraw(): void;
+}
+
+let liveArea: LiveArea | undefined;
+
+/** While set, lines printed to a terminal go above the area instead of through it. */
+export function setLiveArea(area: LiveArea | undefined): void {
+  liveArea = area;
+}
+
+function aboveLiveArea(stream: NodeJS.WriteStream, write: () => void): void {
+  if (liveArea === undefined || !stream.isTTY) {
+    write();
+    return;
+  }
+  liveArea.clear();
+  write();
+  liveArea.redraw();
+}
+
 let jsonDocumentPrinted = false;
 
 /** Whether a command printed its JSON document: a failure after that must not print a second one. */
@@ -47,7 +70,8 @@ export function printLine(line: string): void {
  */
 export function printError(line: string): void {
   watchStdout();
-  process.stderr.write(escapeControl(redactPatterns(line)) + "\n");
+  const text = escapeControl(redactPatterns(line)) + "\n";
+  aboveLiveArea(process.stderr, () => process.stderr.write(text));
 }
 
 /** `kit: warning: …` on stderr: something worked, but the user should know better. */
@@ -58,7 +82,7 @@ export function printWarning(message: string): void {
 /** Raw bytes (or text) on stdout, exactly as given. */
 export function writeStdout(data: string | Uint8Array): void {
   watchStdout();
-  process.stdout.write(data);
+  aboveLiveArea(process.stdout, () => process.stdout.write(data));
 }
 
 /** Wait until `stream` has handed everything queued to the OS; resolves with the write error, if any. */

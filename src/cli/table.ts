@@ -9,3 +9,8 @@ export function formatTable(rows: readonly (readonly string[])[], opts: { indent
   for (const row of cells) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return cells.map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join(gap));
 }
+
+/** `sha256:` and 12 hex digits, as docker shortens image IDs. */
+export function shortDigest(digest: string): string {
+  return digest.slice(0, "sha256:".length + 12);
+}

@@ -6,6 +6,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { formatReference, IoError, NotFoundError, writeFilesAtomic } from "../oras/content.js";
+import type { CopyProgressOptions } from "../oras/copy/index.js";
 import { fetchManifestOf, type OpenedTarget, openTarget } from "../oras/index.js";
 import type { RemoteOptions } from "../oras/remote/index.js";
 import type { KitConfig } from "./artifact.js";
@@ -17,7 +18,8 @@ import { KitStore } from "./store.js";
 import { recordedRepository } from "./store-reference.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 
-export interface PullOptions {
+/** onPlan and onProgress hear the kit's blobs being fetched (not a pull served from the local store). */
+export interface PullOptions extends CopyProgressOptions {
   /** Write kit.yaml (its image pinned, as the kit runs it) and README.md into this directory. */
   output?: string;
   /** Replace existing files in `output`. */
@@ -66,7 +68,7 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
     const existing = opts.store instanceof KitStore ? opts.store : await KitStore.openIfExists(opts.store);
     const byDigest = ref.digest !== undefined && ref.tag === undefined;
     const cached = byDigest && ref.digest !== undefined && existing !== undefined ? await fromStoreByDigest(existing, ref.digest, allowUnpinned) : undefined;
-    fetched = cached ?? (await fetchKit(await openTarget(ref, { remote: withDefaultCredentials(opts.remote) }), { allowUnpinned }));
+    fetched = cached ?? (await fetchKit(await openTarget(ref, { remote: withDefaultCredentials(opts.remote) }), { allowUnpinned, onPlan: opts.onPlan, onProgress: opts.onProgress }));
     base = formatReference({ ...ref, tag: undefined, digest: undefined });
     if (ref.kind === "registry") {
       // Recorded only now, after every check passed: a refused kit leaves nothing in the store.
@@ -89,7 +91,7 @@ async function fromStoreByDigest(store: KitStore, digest: string, allowUnpinned:
 }
 
 /** Fetch and check a kit from a registry or layout; nothing is stored here. */
-export async function fetchKit(opened: OpenedTarget, opts: { allowUnpinned?: boolean } = {}): Promise<KitContent> {
+export async function fetchKit(opened: OpenedTarget, opts: { allowUnpinned?: boolean } & CopyProgressOptions = {}): Promise<KitContent> {
   const { descriptor, bytes } = await fetchManifestOf(opened);
   return readKitContent(opened.target, descriptor, bytes, formatReference(opened.ref), opts);
 }

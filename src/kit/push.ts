@@ -18,7 +18,7 @@ import {
   type TargetReference,
   UsageError,
 } from "../oras/content.js";
-import { copy } from "../oras/copy/index.js";
+import { copy, type CopyProgressOptions } from "../oras/copy/index.js";
 import { openTarget } from "../oras/index.js";
 import { RemoteRepository, type RemoteOptions } from "../oras/remote/index.js";
 import type { KitArtifact, ManifestForm } from "./artifact.js";
@@ -31,7 +31,7 @@ export interface PackOptions extends BuildKitOptions {
   tags?: string[];
 }
 
-export interface PushOptions extends PackOptions {
+export interface PushOptions extends PackOptions, CopyProgressOptions {
   /** The local store to record the kit in; a path, an open store, or false to skip. Default: $KIT_STORE. */
   store?: string | KitStore | false;
 }
@@ -84,14 +84,14 @@ export async function pushKit(ref: string | TargetReference, dir: string, opts: 
   const warnings = versionTagWarnings(tags, artifact.kit.version);
 
   try {
-    await copyArtifact(artifact, opened.target, tags);
+    await copyArtifact(artifact, opened.target, tags, opts);
     if (features && (artifact.input.form ?? "oci-1.1") === "oci-1.1") features.imageSpec11 = "supported";
   } catch (err) {
     if (features === undefined || (artifact.input.form ?? "oci-1.1") !== "oci-1.1" || !refusesOci11Fields(err)) throw err;
     // Older ECR, Harbor and GitLab refuse artifactType/subject: once, in the form they take, and remembered.
     features.imageSpec11 = "unsupported";
     artifact = withForm(artifact, "image-spec-1.0");
-    await copyArtifact(artifact, opened.target, tags);
+    await copyArtifact(artifact, opened.target, tags, opts);
     warnings.push(
       `${opened.target.name} refused the OCI 1.1 manifest fields (${(err as Error).message}); the kit was pushed in the image-spec 1.0 form` +
         (opts.attach ? ", which cannot name a subject, so it is not attached to its image" : ""),
@@ -117,11 +117,15 @@ export async function pushKit(ref: string | TargetReference, dir: string, opts: 
 }
 
 /** The artifact into the target, tagged with every tag. */
-async function copyArtifact(artifact: KitArtifact, target: Target, tags: readonly string[]): Promise<void> {
+async function copyArtifact(artifact: KitArtifact, target: Target, tags: readonly string[], progress: CopyProgressOptions): Promise<void> {
   const root = artifact.manifest.descriptor;
   // copy()'s rules with the root named by digest; the source was just built in memory, so nothing to re-hash.
   // The copy engine skips every blob the destination already has, so an unchanged kit costs only the tag.
-  await copy(await memoryStoreOf(artifact), root.digest, target, { tag: tags[0]! }, { verifySource: false });
+  await copy(await memoryStoreOf(artifact), root.digest, target, { tag: tags[0]! }, {
+    verifySource: false,
+    ...(progress.onPlan ? { onPlan: progress.onPlan } : {}),
+    ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
+  });
   for (const extra of tags.slice(1)) await target.tag(root, extra);
 }
 

@@ -4,6 +4,7 @@
  * verified, every artifact rule checked. pull and the local store share it.
  */
 import { type DescribedBytes, type Descriptor, fetchAll, NotFoundError, type ReadOnlyStorage } from "../oras/content.js";
+import type { CopyPlan, CopyProgressOptions, PlanNode } from "../oras/copy/index.js";
 import type { KitConfig } from "./artifact.js";
 import { KIT_ARTIFACT_TYPE, KIT_YAML_TITLE, README_TITLE } from "./format.js";
 import { MAX_KIT_CONFIG_BYTES, MAX_KIT_FILE_BYTES, MAX_README_BYTES } from "./limits.js";
@@ -19,7 +20,8 @@ export interface KitContent {
   kit: KitConfig;
 }
 
-interface ReadKitOptions {
+/** onPlan and onProgress hear the blobs being fetched in copy's terms, so one progress display serves both. */
+interface ReadKitOptions extends CopyProgressOptions {
   allowUnpinned?: boolean;
   /** How a missing blob is reported (the local store says it is incomplete). */
   missing?: (what: string, blob: Descriptor) => Error | Promise<Error>;
@@ -33,9 +35,15 @@ export async function readKitContent(
   opts: ReadKitOptions = {},
 ): Promise<KitContent> {
   const view = checkKitManifestJson(manifest, where);
+  const plan = fetchPlan(descriptor, [view.config, view.kitYaml, view.readme]);
+  opts.onPlan?.(plan);
   const get = async (blob: Descriptor, limit: number, what: string): Promise<DescribedBytes> => {
+    const node = plan.nodes.find((n) => n.descriptor.digest === blob.digest)!;
     try {
-      return { descriptor: blob, bytes: await fetchAll(storage, blob, { limit, what: `${what} ${blob.digest} of ${where}` }) };
+      opts.onProgress?.({ type: "start", node });
+      const bytes = await fetchAll(storage, blob, { limit, what: `${what} ${blob.digest} of ${where}` });
+      opts.onProgress?.({ type: "done", node, via: "upload" });
+      return { descriptor: blob, bytes };
     } catch (err) {
       if (err instanceof NotFoundError && opts.missing) throw await opts.missing(what, blob);
       throw err;
@@ -56,4 +64,13 @@ export async function readKitContent(
     layers: [kitYaml, readme],
     kit,
   };
+}
+
+/** The blobs a kit read fetches, as a copy plan: one node per digest, then the manifest, already in hand. */
+function fetchPlan(manifest: Descriptor, blobs: Descriptor[]): CopyPlan {
+  const nodes = new Map<string, PlanNode>();
+  for (const blob of blobs) nodes.set(blob.digest, { descriptor: blob, kind: "blob", action: "upload", children: [] });
+  const bytesToTransfer = [...nodes.values()].reduce((sum, n) => sum + n.descriptor.size, 0);
+  const root: PlanNode = { descriptor: manifest, kind: "manifest", action: "skip", reason: "exists", children: [...nodes.keys()] };
+  return { root: manifest, nodes: [...nodes.values(), root], totalBytes: bytesToTransfer + manifest.size, bytesToTransfer };
 }

@@ -105,6 +105,7 @@ describe("kit completion", () => {
       "--force",
       "--allow-unpinned",
       "--json",
+      "--quiet",
       "--plain-http",
       "--insecure",
       "--timeout",

@@ -390,6 +390,32 @@ describe("executeCopy / copy", () => {
     expect(lastBytes).toMatchObject({ transferred: g.shared.desc.size });
     expect(events.at(-1)).toEqual({ type: "tag", descriptor: g.index.desc, tag: "v1" });
   });
+
+  it("tells onPlan the plan once, before any progress event, so totals are known up front", async () => {
+    const g = twoPlatformIndex();
+    const src = await storeWith("src", ...g.all);
+    const heard: string[] = [];
+    let planned: CopyPlan | undefined;
+    const result = await copyGraph(src, new MemoryStore("dst"), g.index.desc, {
+      onPlan: (plan) => {
+        planned = plan;
+        heard.push("plan");
+      },
+      onProgress: (e) => heard.push(e.type),
+    });
+    expect(planned).toBe(result.plan);
+    expect(heard.filter((h) => h === "plan")).toHaveLength(1);
+    expect(heard[0]).toBe("plan");
+    expect(heard.length).toBeGreaterThan(1);
+  });
+
+  it("does not call onPlan on a dry run: nothing is transferred", async () => {
+    const g = twoPlatformIndex();
+    const src = await storeWith("src", ...g.all);
+    let called = false;
+    await copyGraph(src, new MemoryStore("dst"), g.index.desc, { dryRun: true, onPlan: () => (called = true) });
+    expect(called).toBe(false);
+  });
 });
 
 describe("copy references", () => {

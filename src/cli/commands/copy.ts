@@ -5,6 +5,7 @@ import { sayingExpandedNames } from "../implied-registry.js";
 import type { CopyProgressEvent } from "../../oras/copy/index.js";
 import { printError, printJson, printLine } from "../output.js";
 import { debugEnabled } from "../exit.js";
+import { copyProgress, createProgress } from "../progress/index.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
 interface CopyFlags extends RemoteFlags {
@@ -12,6 +13,7 @@ interface CopyFlags extends RemoteFlags {
   dryRun?: boolean;
   recursive?: boolean;
   json?: boolean;
+  quiet?: boolean;
 }
 
 export async function run(srcText: string, dstText: string, flags: CopyFlags): Promise<void> {
@@ -19,13 +21,20 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
   const srcRef = parseTargetReference(srcText);
   const dstRef = parseTargetReference(dstText);
   const dryRun = flags.dryRun ?? false;
+  const progress = await createProgress(dryRun ? { quiet: true } : flags);
+  const { onPlan, onProgress } = copyProgress(progress);
+  const debug = debugProgress();
+  const listen = (event: CopyProgressEvent): void => {
+    onProgress(event);
+    debug?.(event);
+  };
   const result = await sayingExpandedNames(
     [
       [srcText, srcRef],
       [dstText, dstRef],
     ],
-    () => copyReference(srcRef, dstRef, { remote: remoteOptions(flags), concurrency, dryRun, referrers: flags.recursive ?? false, ...debugProgress() }),
-  );
+    () => copyReference(srcRef, dstRef, { remote: remoteOptions(flags), concurrency, dryRun, referrers: flags.recursive ?? false, onPlan, onProgress: listen }),
+  ).finally(() => progress.finish());
 
   const dstName = formatReference({ ...dstRef, tag: undefined, digest: result.root.digest });
   if (flags.json) {
@@ -56,14 +65,12 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
 }
 
 /** With --debug, a line for each blob upload copy begins again. */
-function debugProgress(): { onProgress?: (event: CopyProgressEvent) => void } {
-  if (!debugEnabled(process.argv)) return {};
-  return {
-    onProgress: (event) => {
-      if (event.type !== "retry") return;
-      const reason = event.error instanceof Error ? event.error.message : String(event.error);
-      printError(`kit: debug: ${reason}; sending blob ${event.node.descriptor.digest} again (attempt ${event.attempt})`);
-    },
+function debugProgress(): ((event: CopyProgressEvent) => void) | undefined {
+  if (!debugEnabled(process.argv)) return undefined;
+  return (event) => {
+    if (event.type !== "retry") return;
+    const reason = event.error instanceof Error ? event.error.message : String(event.error);
+    printError(`kit: debug: ${reason}; sending blob ${event.node.descriptor.digest} again (attempt ${event.attempt})`);
   };
 }
 

@@ -1,11 +1,9 @@
 import path from "node:path";
 import { defaultStorePath, KitStore, type StoreEntry } from "../../kit/store.js";
 import { printJson, printLine } from "../output.js";
-import { formatTable } from "../table.js";
+import { formatTable, shortDigest } from "../table.js";
 
 const UNPINNED = "(unpinned)";
-/** `sha256:` and 12 hex digits, as docker shortens image IDs: the table fits 100 columns. */
-const SHORT_DIGEST = "sha256:".length + 12;
 
 export async function run(flags: { json?: boolean; trunc?: boolean }): Promise<void> {
   const store = await KitStore.openIfExists();
@@ -21,9 +19,12 @@ export async function run(flags: { json?: boolean; trunc?: boolean }): Promise<v
   for (const line of table(entries, flags.trunc !== false)) printLine(line);
 }
 
-/** Truncated, IMAGE is the pinned image's short digest; --no-trunc prints the full digests and image reference. */
+/**
+ * Truncated (short digests: the table fits 100 columns), IMAGE is the pinned image's short digest; --no-trunc
+ * prints the full digests and image reference.
+ */
 function table(entries: StoreEntry[], truncate: boolean): string[] {
-  const short = (digest: string) => (truncate ? digest.slice(0, SHORT_DIGEST) : digest);
+  const short = (digest: string) => (truncate ? shortDigest(digest) : digest);
   const image = (e: StoreEntry) => (e.image === undefined ? UNPINNED : truncate ? short(e.image.slice(e.image.lastIndexOf("@") + 1)) : e.image);
   return formatTable([["NAME", "VERSION", "REFERENCE", "DIGEST", "IMAGE"], ...entries.map((e) => [e.name, e.version, e.reference, short(e.digest), image(e)])]);
 }

@@ -2,6 +2,7 @@ import { pullKit } from "../../kit/pull.js";
 import { parseKitReference } from "../../kit/reference.js";
 import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine } from "../output.js";
+import { copyProgress, createProgress } from "../progress/index.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
 interface PullFlags extends RemoteFlags {
@@ -9,18 +10,21 @@ interface PullFlags extends RemoteFlags {
   force?: boolean;
   allowUnpinned?: boolean;
   json?: boolean;
+  quiet?: boolean;
 }
 
 export async function run(ref: string, flags: PullFlags): Promise<void> {
   const parsed = parseKitReference(ref);
+  const progress = await createProgress(flags);
   const result = await sayingExpandedNames([[ref, parsed]], () =>
     pullKit(parsed, {
       remote: remoteOptions(flags),
       allowUnpinned: flags.allowUnpinned ?? false,
       force: flags.force ?? false,
       ...(flags.output !== undefined ? { output: flags.output } : {}),
+      ...copyProgress(progress),
     }),
-  );
+  ).finally(() => progress.finish());
   if (flags.json) {
     printJson({ reference: result.reference, digest: result.digest, kit: result.kit, image: result.image });
     return;

@@ -2,6 +2,7 @@ import { pushKit } from "../../kit/push.js";
 import { parseTargetReference } from "../../oras/reference.js";
 import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine, printWarning } from "../output.js";
+import { copyProgress, createProgress } from "../progress/index.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
 interface PushFlags extends RemoteFlags {
@@ -10,10 +11,12 @@ interface PushFlags extends RemoteFlags {
   attach?: boolean;
   created?: string;
   json?: boolean;
+  quiet?: boolean;
 }
 
 export async function run(ref: string, dir: string, flags: PushFlags): Promise<void> {
   const target = parseTargetReference(ref);
+  const progress = await createProgress(flags);
   const result = await sayingExpandedNames([[ref, target]], () =>
     pushKit(target, dir, {
       pin: flags.pin !== false,
@@ -21,8 +24,9 @@ export async function run(ref: string, dir: string, flags: PushFlags): Promise<v
       remote: remoteOptions(flags),
       attach: flags.attach ?? false,
       ...(flags.created !== undefined ? { created: flags.created } : {}),
+      ...copyProgress(progress),
     }),
-  );
+  ).finally(() => progress.finish());
   for (const warning of result.warnings) printWarning(warning);
   if (flags.json) printJson(result);
   else {

@@ -30,11 +30,19 @@ export type CopyProgressEvent =
   | { type: "retry"; node: PlanNode; attempt: number; error: unknown }
   | { type: "tag"; descriptor: Descriptor; tag: string };
 
-export interface ExecuteOptions {
+/**
+ * What a caller that shows progress listens to: the plan once, before any
+ * transfer (so totals are known up front), then an event per step.
+ */
+export interface CopyProgressOptions {
+  onPlan?: (plan: CopyPlan) => void;
+  onProgress?: (event: CopyProgressEvent) => void;
+}
+
+export interface ExecuteOptions extends CopyProgressOptions {
   /** Transfers running at once. Default 4. */
   concurrency?: number;
   signal?: AbortSignal;
-  onProgress?: (event: CopyProgressEvent) => void;
   /**
    * Hash blobs from the source while streaming. Default true. Pass false only
    * when the destination verifies every byte itself (a registry's
@@ -75,6 +83,7 @@ export async function executeCopy(
   if (tag !== undefined && typeof dst.tag !== "function" && typeof dst.pushReference !== "function") {
     throw new UnsupportedError(`cannot tag ${plan.root.digest} as "${tag}": the destination does not support tags`);
   }
+  opts.onPlan?.(plan);
   const verifySource = opts.verifySource ?? true;
   const emit = opts.onProgress ?? (() => {});
   const slots = new Semaphore(opts.concurrency ?? DEFAULT_CONCURRENCY);

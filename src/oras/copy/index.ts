@@ -12,7 +12,7 @@ import { executeCopy, type CopyDestination, type CopyStats, type ExecuteOptions 
 import { planCopy, type CopyPlan, type PlanOptions } from "./plan.js";
 import { copyReferrers, manifestsOf, type ReferrerCopy } from "./referrers.js";
 
-export { executeCopy, type CopyDestination, type CopyProgressEvent, type CopyStats, type ExecuteOptions } from "./execute.js";
+export { executeCopy, type CopyDestination, type CopyProgressEvent, type CopyProgressOptions, type CopyStats, type ExecuteOptions } from "./execute.js";
 export {
   planCopy,
   DEFAULT_CONCURRENCY,
