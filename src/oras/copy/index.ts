@@ -14,6 +14,9 @@ import { planCopy, type CopyPlan, type PlanOptions } from "./plan.js";
 export { executeCopy, type CopyDestination, type CopyProgressEvent, type CopyStats, type ExecuteOptions } from "./execute.js";
 export {
   planCopy,
+  cachedManifest,
+  orderChildrenFirst,
+  type GraphNode,
   DEFAULT_CONCURRENCY,
   DEFAULT_MANIFEST_CACHE_BYTES,
   type CopyPlan,
