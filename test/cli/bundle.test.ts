@@ -14,11 +14,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
-import { Header } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runKit } from "../support/cli.js";
 import { buildImageIndex, skopeo, skopeoBytes, type BuiltImageIndex } from "../support/images.js";
 import { startRegistry, type RunningRegistry } from "../support/registry.js";
+import { tarOf } from "../support/tar.js";
 import { treeSnapshot } from "../support/tree.js";
 import { createHash } from "node:crypto";
 
@@ -63,18 +63,6 @@ async function layoutDigest(dir: string): Promise<string> {
 async function catalog(registry: RunningRegistry): Promise<string[]> {
   const res = await fetch(`${registry.url}/v2/_catalog`);
   return ((await res.json()) as { repositories: string[] }).repositories;
-}
-
-/** A tar of the given entries, built with node-tar's Header (as a hostile tool could). */
-function tarOf(entries: Array<{ name: string; data?: Buffer; type?: "File" | "SymbolicLink" | "Directory"; linkpath?: string }>): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    const data = e.data ?? Buffer.alloc(0);
-    const block = Buffer.alloc(512);
-    new Header({ path: e.name, mode: 0o644, size: data.length, type: e.type ?? "File", mtime: new Date(0), ...(e.linkpath ? { linkpath: e.linkpath } : {}) }).encode(block);
-    parts.push(block, data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  return Buffer.concat([...parts, Buffer.alloc(1024)]);
 }
 
 /** Offset of the first data byte of the entry `name` in an uncompressed tar written by kit save. */
