@@ -127,6 +127,22 @@ describe("kit save and kit bundle ls", () => {
     expect(blobs.indexOf(image.digest)).toBeLessThan(blobs.indexOf(image.blobs[0]!.digest));
   });
 
+  it("saves a base image two kits share once, with each blob once", async () => {
+    const dir = await temp("kit2");
+    await writeFile(path.join(dir, "kit.yaml"), `name: other\nversion: "2.0.0"\nimage: ${imageRef}\n`);
+    await writeFile(path.join(dir, "README.md"), "# other\n");
+    const other = `${source.host}/kits/other:2.0.0`;
+    expect((await runKit(["push", other, dir], { env: env(await temp("store")) })).code).toBe(0);
+    const file = path.join(work, "two.tar");
+    const saved = JSON.parse((await runKit(["save", kitRef, other, kitRef, "-o", file, "--json"], { env: env(await temp("store")) })).stdout);
+    expect(saved.entries.map((e: { kind: string; reference: string }) => `${e.kind} ${e.reference}`)).toEqual([`kit ${kitRef}`, `image ${imageRef}`, `kit ${other}`]);
+    const { stdout } = await run("tar", ["-tf", file]);
+    const names = stdout.trim().split("\n");
+    expect(new Set(names).size).toBe(names.length);
+    expect(saved.blobs).toBe(names.length - 2);
+    expect(saved.blobs).toBe(image.descriptors.length + 8);
+  });
+
   it("is read by skopeo once unpacked, by the original references (oci:DIR:REGISTRY/REPO:TAG)", async () => {
     const dir = await temp("unpacked");
     await run("tar", ["-xf", bundle, "-C", dir]);
