@@ -11,7 +11,7 @@ import { link, lstat, rename, rm } from "node:fs/promises";
 import { dirname, resolve as resolvePath } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { errnoCode, ExistsError, fetchAll, fsyncDir, ioError, MAX_MANIFEST_BYTES, OciError, tempPathFor } from "../../oras/content.js";
+import { errnoCode, ExistsError, fetchAll, fsyncDir, ioError, MAX_MANIFEST_BYTES, OciError, tempPathFor, UsageError } from "../../oras/content.js";
 import { cachedManifest } from "../../oras/copy/index.js";
 import type { KitReference } from "../reference.js";
 import { checkCompression, compressor, type BundleCompression } from "./compression.js";
@@ -46,6 +46,9 @@ const LAYOUT_MARKER = Buffer.from(`${JSON.stringify({ imageLayoutVersion: "1.0.0
 /** Write the kits `references` name, each with its base image, into the bundle file `output`. */
 export async function saveBundle(references: readonly (string | KitReference)[], output: string, opts: SaveBundleOptions = {}): Promise<SaveBundleResult> {
   const compression = checkCompression(opts.compression ?? "none");
+  if (output === "-") {
+    throw new UsageError("kit save writes a file, not standard output: a bundle appears under its name only once it is complete", { hint: "name a file with -o FILE" });
+  }
   if (!opts.force) await refuseExisting(output);
   const plan = await planBundle(references, opts);
   await writeBundle(plan, output, compression, opts);
