@@ -37,6 +37,13 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "kit copy -r ghcr.io/org/agent-base:1.0.0 registry.internal/org/agent-base",
   ],
   discover: ["kit discover ghcr.io/org/agent-base:1.0.0", "kit discover ghcr.io/org/agent-base:1.0.0 --all", "kit discover --local ghcr.io/org/agent-base@sha256:… --json"],
+  save: [
+    "kit save ghcr.io/org/my-kit:1.0.0 -o my-kit.tar",
+    "kit save my-kit:1.0.0 other-kit@sha256:… -o kits.tar.gz --compress gzip",
+  ],
+  load: ["kit load my-kit.tar", "kit load my-kit.tar --to registry.internal:5000/airgap", "kit load backup.tar --repository ghcr.io/org/app --to registry.internal:5000"],
+  bundle: ["kit bundle ls my-kit.tar"],
+  "bundle ls": ["kit bundle ls my-kit.tar", "kit bundle ls kits.tar.gz --json"],
   resolve: ["kit resolve ghcr.io/org/my-kit:1.0.0", "kit resolve oci:build/my-kit:1.0.0 --json"],
   tags: ["kit tags ghcr.io/org/my-kit", "kit tags oci:build/my-kit --json"],
   manifest: ["kit manifest ghcr.io/org/my-kit:1.0.0", "kit manifest ghcr.io/org/my-kit:1.0.0 | sha256sum"],

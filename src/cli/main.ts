@@ -120,6 +120,37 @@ export function buildProgram(): Command {
 
   addRemoteFlags(
     program
+      .command("save")
+      .description("write kits and their base images (every platform) into one bundle file: a tarred OCI layout")
+      .argument("<ref...>", "kits: REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST, or NAME:TAG / NAME@DIGEST from the local store")
+      .requiredOption("-o, --output <file>", "the bundle file to write")
+      .option("--compress <kind>", "none, gzip, or zstd (Node.js 22.15 or later)", "none")
+      .option("--force", "replace an existing file")
+      .option("--allow-unpinned", "accept a kit whose image is not pinned by digest (its image is saved as its tag resolves now)")
+      .option("--json", 'print {"bundle", "compression", "entries", "blobs", "bytes"}'),
+  ).action(lazy(() => import("./commands/save.js")));
+
+  addRemoteFlags(
+    program
+      .command("load")
+      .description("verify a bundle completely, then load it into the local store or, with --to, a registry")
+      .argument("<file>", "a bundle written by kit save (or a tarred OCI layout from skopeo or oras backup)")
+      .option("--to <location>", "load into this registry instead: HOST[:PORT][/PREFIX], each repository keeping its path under PREFIX")
+      .option("--repository <repo>", "REGISTRY/REPO that entries named by a bare tag (or by nothing) came from")
+      .option("--allow-unpinned", "accept kits whose image is not pinned by digest")
+      .option("--json", 'print {"bundle", "compression", "destination", "entries", "stats"}'),
+  ).action(lazy(() => import("./commands/load.js")));
+
+  const bundle = program.command("bundle").description("look into bundle files (kit save writes them)");
+  bundle
+    .command("ls")
+    .description("list what a bundle holds, from its index.json, without unpacking it")
+    .argument("<file>", "the bundle file")
+    .option("--json", 'print {"bundle", "compression", "size", "entries"}')
+    .action(lazy(() => import("./commands/bundle-ls.js")));
+
+  addRemoteFlags(
+    program
       .command("copy")
       .description("copy an image, index or artifact with everything it references (registry or oci:PATH)")
       .argument("<src>", "source: REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST or oci:PATH[:TAG|@DIGEST]")

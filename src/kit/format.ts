@@ -18,6 +18,8 @@ export const Annotation = {
   Created: "org.opencontainers.image.created",
   RefName: "org.opencontainers.image.ref.name",
   KitImage: "dev.aegis.kit.image",
+  /** On a bundle's index.json entries and the local store's image entries: `kit` or `image` (spec/bundle-v1.md). */
+  Kind: "dev.aegis.kit.kind",
 } as const;
 
 export const KIT_YAML_TITLE = "kit.yaml";

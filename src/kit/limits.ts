@@ -23,3 +23,16 @@ export const MAX_ALIAS_EXPANSIONS = 100;
 export const MAX_KIT_YAML_TOKENS = 10_000;
 /** Nesting of collections in kit.yaml (the schema needs 4); deeper only overflows the parser's stack. */
 export const MAX_KIT_YAML_DEPTH = 32;
+
+// ---- bundles (kit save / kit load, spec/bundle-v1.md) ----
+
+/** Entries of one bundle's tar (files, directories, extended headers not counted). */
+export const MAX_BUNDLE_ENTRIES = 100_000;
+/**
+ * Bytes kept in memory while a bundle is verified: index.json, the manifests,
+ * the kits' files, and small blobs that arrived before anything named them
+ * (a bundle kit save wrote names everything first, so keeps only the first three).
+ */
+export const MAX_BUNDLE_KEPT_BYTES = 64 * MiB;
+/** One tar extended header (pax or GNU long name): a long path needs a few hundred bytes. */
+export const MAX_TAR_HEADER_BYTES = 64 * 1024;

@@ -76,6 +76,16 @@ interface StoreBlobs {
   layers: readonly DescribedBytes[];
 }
 
+/** What KitStore.write() hands its callback. */
+export interface StoreWriter {
+  /** The store's layout: stream blobs and push manifests into it (every byte verified on the way in). */
+  readonly layout: OciLayout;
+  /** Record a kit, as KitStore.add() does. */
+  addKit(blobs: StoreBlobs, kit: KitConfig, references: readonly (string | RegistryReference)[]): Promise<void>;
+  /** Record an image whose content is stored (manifests pushed children first) under its full reference. */
+  addImage(root: Descriptor, reference: string | RegistryReference): Promise<void>;
+}
+
 export class KitStore {
   private readonly validated: ValidatedKits;
 
@@ -140,6 +150,33 @@ export class KitStore {
    * missing blob. Idempotent.
    */
   async add(blobs: StoreBlobs, kit: KitConfig, references: readonly (string | RegistryReference)[]): Promise<void> {
+    const record = this.kitRecord(blobs, kit, references);
+    await this.locked(() => this.layout.batch(() => record()));
+  }
+
+  /**
+   * A series of writes under one hold of the store lock and one index.json
+   * write (a bundle load): `fn` streams blobs into the layout, records kits
+   * as add() does, and records images under their full references. An image
+   * entry (annotation dev.aegis.kit.kind: image) is a root, so gc keeps all
+   * it reaches, and list() leaves it out: it is a kit's base image, not a kit.
+   */
+  async write<T>(fn: (writer: StoreWriter) => Promise<T>): Promise<T> {
+    const writer: StoreWriter = {
+      layout: this.layout,
+      addKit: (blobs, kit, references) => this.kitRecord(blobs, kit, references)(),
+      addImage: async (root, reference) => {
+        const name = recordedReference(reference, root.digest);
+        validateRefName(name);
+        const { mediaType, digest, size } = root;
+        await this.layout.tag({ mediaType, digest, size, annotations: { [Annotation.Kind]: "image" } }, name);
+      },
+    };
+    return this.locked(() => this.layout.batch(() => fn(writer)));
+  }
+
+  /** Checks what add() is given, then returns the writes that record it (to run under the lock, in a batch). */
+  private kitRecord(blobs: StoreBlobs, kit: KitConfig, references: readonly (string | RegistryReference)[]): () => Promise<void> {
     const manifestDesc = blobs.manifest.descriptor;
     if (references.length === 0) throw new UsageError(`cannot record kit ${manifestDesc.digest} in ${this.where}: no reference given`);
     const names = [...new Set(references.map((r) => recordedReference(r, manifestDesc.digest)))];
@@ -147,14 +184,12 @@ export class KitStore {
     const parts = [blobs.config, ...blobs.layers];
     checkBlobsGiven(blobs.manifest.bytes, parts, `kit ${manifestDesc.digest}`);
     const entry = entryDescriptor(manifestDesc, kit);
-    await this.locked(() =>
-      this.layout.batch(async () => {
-        await this.validated.record(manifestDesc.digest, validatedKitOf(kit));
-        for (const blob of parts) await this.layout.push(blob.descriptor, blob.bytes);
-        await this.layout.push(entry, blobs.manifest.bytes);
-        for (const name of names) await this.layout.tag(entry, name);
-      }),
-    );
+    return async () => {
+      await this.validated.record(manifestDesc.digest, validatedKitOf(kit));
+      for (const blob of parts) await this.layout.push(blob.descriptor, blob.bytes);
+      await this.layout.push(entry, blobs.manifest.bytes);
+      for (const name of names) await this.layout.tag(entry, name);
+    };
   }
 
   /**
@@ -208,8 +243,10 @@ export class KitStore {
     const entries: StoreEntry[] = [];
     const kits = new Map<string, ValidatedKit | undefined>();
     for (const { name, descriptor } of await this.layout.listReferences()) {
-      // Our entries carry the kit artifactType; another tool's (skopeo, kit copy) may have none.
-      const candidate = descriptor.artifactType === undefined ? descriptor.mediaType === MediaType.ImageManifest : descriptor.artifactType === KIT_ARTIFACT_TYPE;
+      // Our entries carry the kit artifactType; another tool's (skopeo, kit copy) may have none. Base images are not kits.
+      const candidate =
+        descriptor.annotations?.[Annotation.Kind] !== "image" &&
+        (descriptor.artifactType === undefined ? descriptor.mediaType === MediaType.ImageManifest : descriptor.artifactType === KIT_ARTIFACT_TYPE);
       if (!candidate) continue;
       if (!kits.has(descriptor.digest)) kits.set(descriptor.digest, await this.validatedKit(descriptor.digest));
       const kit = kits.get(descriptor.digest);
@@ -353,8 +390,8 @@ function emptyStoreError(reference: string | KitReference, storePath: string): N
   return new NotFoundError(`kit ${text} is not in the local store: the local store ${storePath} is empty`, { hint: NOT_IN_STORE_HINT });
 }
 
-/** The index entry: the manifest's descriptor plus what listing needs. */
-function entryDescriptor(manifest: Descriptor, kit: KitConfig): Descriptor {
+/** The index entry of a kit: the manifest's descriptor plus what listing needs (a bundle's index.json has the same). */
+export function entryDescriptor(manifest: Descriptor, kit: KitConfig): Descriptor {
   const annotations: Record<string, string> = { [Annotation.Title]: kit.name, [Annotation.Version]: kit.version };
   if (!kit.unpinned) annotations[Annotation.KitImage] = kit.image;
   return { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size, artifactType: KIT_ARTIFACT_TYPE, annotations };

@@ -14,7 +14,7 @@ export * from "./reference.js";
 export * from "./mirror-location.js";
 export type * from "./target.js";
 export * from "./verify.js";
-export { createFileExclusive, isTempPath, readFileBounded, writeFileAtomic, writeFilesAtomic, type WriteFilesOptions } from "./fs.js";
+export { createFileExclusive, errnoCode, fsyncDir, ioError, isTempPath, readFileBounded, tempPathFor, writeFileAtomic, writeFilesAtomic, type WriteFilesOptions } from "./fs.js";
 export { MemoryStore } from "./memory.js";
 export { REDACTED, Redactor, displayUrl, redactPatterns } from "./redact.js";
 export { resolveSelector } from "./resolve.js";

@@ -61,30 +61,53 @@ describe("kit version", () => {
   });
 });
 
-describe("kit --version stays cheap", () => {
-  it("loads no chunk containing yaml, zod or undici", async () => {
-    const bundle = path.join(root, "dist/bundle");
-    const seen = new Set<string>();
-    const pending = ["main.mjs"];
-    // Static imports only: the chunks main.mjs loads before any command runs.
-    while (pending.length > 0) {
-      const file = pending.pop()!;
-      if (seen.has(file)) continue;
-      seen.add(file);
-      const text = await readFile(path.join(bundle, file), "utf8");
-      for (const m of text.matchAll(/(?:^|[;}\n])\s*import\s*(?:[^"'()]*?from\s*)?"\.\/(?:chunks\/)?([^"]+)"/g)) {
-        pending.push(file.startsWith("chunks/") ? `chunks/${m[1]}` : `chunks/${m[1]}`);
-      }
+/** The chunks `entry` (a file of dist/bundle) loads through static imports, itself included. */
+async function staticClosure(entry: string): Promise<string[]> {
+  const bundle = path.join(root, "dist/bundle");
+  const seen = new Set<string>();
+  const pending = [entry];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = await readFile(path.join(bundle, file), "utf8");
+    for (const m of text.matchAll(/(?:^|[;}\n])\s*import\s*(?:[^"'()]*?from\s*)?"\.\/(?:chunks\/)?([^"]+)"/g)) {
+      pending.push(`chunks/${m[1]}`);
     }
-    expect(seen.size).toBeGreaterThan(1);
-    const loaded = await Promise.all([...seen].map((f) => readFile(path.join(bundle, f), "utf8")));
-    const all = (await readdir(path.join(bundle, "chunks"))).map((f) => `chunks/${f}`);
-    const markers = { yaml: "YAMLParseError", zod: "ZodError", undici: "UND_ERR" };
-    for (const [name, marker] of Object.entries(markers)) {
-      // The marker must exist somewhere in the bundle, or this test would prove nothing.
-      const somewhere = await Promise.all(all.map(async (f) => (await readFile(path.join(bundle, f), "utf8")).includes(marker)));
-      expect(somewhere.some(Boolean), `${name} marker ${marker} is in some chunk`).toBe(true);
+  }
+  return Promise.all([...seen].map((f) => readFile(path.join(bundle, f), "utf8")));
+}
+
+/** Markers of the heavy dependencies, each checked to exist somewhere in the bundle (or a test of its absence proves nothing). */
+const MARKERS = { yaml: "YAMLParseError", zod: "ZodError", undici: "UND_ERR", "node-tar": "TAR_ENTRY_INVALID" };
+
+async function expectMarkersSomewhere(): Promise<void> {
+  const bundle = path.join(root, "dist/bundle");
+  const all = (await readdir(path.join(bundle, "chunks"))).map((f) => `chunks/${f}`);
+  const texts = await Promise.all(all.map((f) => readFile(path.join(bundle, f), "utf8")));
+  for (const [name, marker] of Object.entries(MARKERS)) {
+    expect(texts.some((text) => text.includes(marker)), `${name} marker ${marker} is in some chunk`).toBe(true);
+  }
+}
+
+describe("kit --version stays cheap", () => {
+  it("loads no chunk containing yaml, zod, undici or node-tar", async () => {
+    const loaded = await staticClosure("main.mjs");
+    expect(loaded.length).toBeGreaterThan(1);
+    await expectMarkersSomewhere();
+    for (const [name, marker] of Object.entries(MARKERS)) {
       expect(loaded.some((text) => text.includes(marker)), `${name} is loaded at start-up`).toBe(false);
+    }
+  });
+
+  it("kit validate loads neither undici nor node-tar (only kit save, load and bundle load the tar reader)", async () => {
+    const main = await readFile(path.join(root, "dist/bundle/main.mjs"), "utf8");
+    const validate = /import\("\.\/(chunks\/validate-[^"]+)"\)/.exec(main)?.[1];
+    expect(validate).toBeDefined();
+    const loaded = await staticClosure(validate!);
+    await expectMarkersSomewhere();
+    for (const name of ["undici", "node-tar"] as const) {
+      expect(loaded.some((text) => text.includes(MARKERS[name])), `${name} is loaded by kit validate`).toBe(false);
     }
   });
 });

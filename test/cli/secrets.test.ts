@@ -119,6 +119,8 @@ async function runSuite(session: Session, registry: string): Promise<void> {
   await kit(session, ["pull", `${kits}:1.0.0`, "--json", "--debug"], 0);
   await kit(session, ["pull", `${kits}:1.0.0`, "-o", path.join(session.work, "out")], 0);
   await kit(session, ["copy", `${kits}:1.0.0`, `${registry}/kits/copy:1.0.0`, "--json", "--debug"], 0);
+  await kit(session, ["save", `${kits}:1.0.0`, "-o", path.join(session.work, "famiglia.tar"), "--json", "--debug"], 0);
+  await kit(session, ["load", path.join(session.work, "famiglia.tar"), "--to", `${registry}/loaded`, "--json", "--debug"], 0);
   await kit(session, ["tags", kits, "--json"], 0);
   await kit(session, ["resolve", `${kits}:1.0.0`, "--json", "--debug"], 0);
   await kit(session, ["inspect", `${kits}:1.0.0`, "--json"], 0);
@@ -149,6 +151,8 @@ async function runSuite(session: Session, registry: string): Promise<void> {
   await writeFile(session.dockerConfig, JSON.stringify({ auths: { [registry]: { auth: b64(`${USER}:${WRONG}`) } } }));
   await fails(session, ["pull", `${kits}:1.0.0`], 6);
   await fails(session, ["copy", `${kits}:1.0.0`, `${registry}/kits/copy:3`], 6);
+  await fails(session, ["save", `${kits}:1.0.0`, "-o", path.join(session.work, "stale.tar")], 6);
+  await fails(session, ["load", path.join(session.work, "famiglia.tar"), "--to", `${registry}/stale`], 6);
   await writeFile(session.dockerConfig, fresh, { mode: 0o600 });
 
   await kit(session, ["logout", registry, "--debug"], 0);

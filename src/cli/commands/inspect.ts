@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import { inspectKit } from "../../kit/inspect.js";
 import { parseKitReference } from "../../kit/reference.js";
 import { sayingExpandedNames } from "../implied-registry.js";
@@ -6,6 +7,11 @@ import { formatTable } from "../table.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
 export async function run(ref: string, flags: RemoteFlags & { json?: boolean }): Promise<void> {
+  // A file is a bundle (kit save's): inspecting it lists what it holds, as kit bundle ls does.
+  if (await isFile(ref)) {
+    const bundle = await import("./bundle-ls.js");
+    return bundle.run(ref, flags);
+  }
   const parsed = parseKitReference(ref);
   const info = await sayingExpandedNames([[ref, parsed]], () => inspectKit(parsed, { remote: remoteOptions(flags) }));
   if (flags.json) {
@@ -28,4 +34,12 @@ export async function run(ref: string, flags: RemoteFlags & { json?: boolean }):
   printLine("Annotations:");
   const annotations = Object.entries(info.annotations).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const line of formatTable(annotations.map(([key, value]) => [`${key}:`, value]), { indent: "  ", gap: " " })) printLine(line);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -15,6 +15,9 @@ import { copyReferrers, manifestsOf, type ReferrerCopy } from "./referrers.js";
 export { executeCopy, type CopyDestination, type CopyProgressEvent, type CopyProgressOptions, type CopyStats, type ExecuteOptions } from "./execute.js";
 export {
   planCopy,
+  cachedManifest,
+  orderChildrenFirst,
+  type GraphNode,
   DEFAULT_CONCURRENCY,
   DEFAULT_MANIFEST_CACHE_BYTES,
   type CopyPlan,

@@ -314,7 +314,8 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
   }
 }
 
-function checkLayoutMarker(text: string, file: string): void {
+/** Throws unless `text` (the `oci-layout` file `file` names) declares a 1.x image layout. */
+export function checkLayoutMarker(text: string, file: string): void {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -1,0 +1,146 @@
+/**
+ * Planning a bundle before a byte of it is written: each kit's closure (the
+ * kit and the base image it pins, every platform), every graph walked with
+ * bounded manifest fetches (copy's planner, against an empty destination),
+ * blobs shared between roots taken once. Knowing everything first is what
+ * lets index.json and the manifests lead the tar, so a listing reads only
+ * its head and a loader knows what every later blob is.
+ */
+import { type Descriptor, InvalidContentError, MemoryStore, parseDigest, type ReadOnlyStorage, type RegistryReference } from "../../oras/content.js";
+import { planCopy, type CopyPlan } from "../../oras/copy/index.js";
+import type { CopySource } from "../../oras/index.js";
+import type { RemoteOptions } from "../../oras/remote/index.js";
+import { kitClosure } from "../closure.js";
+import type { KitReference } from "../reference.js";
+import { entryDescriptor, type KitStore } from "../store.js";
+import { validatedKitOf } from "../store-validated.js";
+import { type BundleRoot, indexJson, rootName } from "./roots.js";
+
+export interface SavePlanOptions {
+  remote?: RemoteOptions;
+  allowUnpinned?: boolean;
+  store?: string | KitStore;
+  /** Manifest fetches at once while planning. */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+/** One file of the bundle, and where its bytes come from. */
+export interface PlannedBlob {
+  descriptor: Descriptor;
+  source: ReadOnlyStorage;
+  /** The plan that fetched (and may have kept) it, for manifests. */
+  plan: CopyPlan;
+}
+
+export interface SavePlan {
+  roots: BundleRoot[];
+  indexJson: Buffer;
+  /** Manifests, parents before children (what index.json names first). */
+  manifests: PlannedBlob[];
+  /** Configs and layers. */
+  blobs: PlannedBlob[];
+  /** Bytes of every manifest and blob. */
+  bytes: number;
+  /** Images whose kits were unpinned: resolved by tag now (`REGISTRY/REPO:TAG` → digest). */
+  resolvedUnpinned: string[];
+}
+
+interface SourcedRoot {
+  root: BundleRoot;
+  source: CopySource;
+  /** The original reference the root is named after. */
+  ref: RegistryReference;
+}
+
+export async function planBundle(references: readonly (string | KitReference)[], opts: SavePlanOptions = {}): Promise<SavePlan> {
+  const sourced: SourcedRoot[] = [];
+  const resolvedUnpinned: string[] = [];
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  for (const reference of references) {
+    const closure = await kitClosure(reference, {
+      ...(opts.remote ? { remote: opts.remote } : {}),
+      ...(opts.allowUnpinned ? { allowUnpinned: true } : {}),
+      ...(opts.store !== undefined ? { store: opts.store } : {}),
+    });
+    const { kit, image } = closure;
+    sourced.push({
+      root: { kind: "kit", reference: rootName(kit.reference, kit.descriptor.digest), descriptor: entryDescriptor(kit.descriptor, kit.kit), kit: validatedKitOf(kit.kit) },
+      source: kit.source,
+      ref: kit.reference,
+    });
+    const named = image.reference.digest ?? image.reference.tag!;
+    const resolved = await image.source.resolve(named, signal);
+    if (image.reference.digest === undefined) resolvedUnpinned.push(`${rootName(image.reference, resolved.digest)} → ${resolved.digest}`);
+    const imageDesc: Descriptor = { mediaType: resolved.mediaType, digest: resolved.digest, size: resolved.size };
+    sourced.push({ root: { kind: "image", reference: rootName(image.reference, resolved.digest), descriptor: imageDesc }, source: image.source, ref: image.reference });
+  }
+  const roots = distinctRoots(sourced);
+
+  const manifests = new Map<string, PlannedBlob>();
+  const blobs = new Map<string, PlannedBlob>();
+  const planned = new Map<string, CopyPlan>();
+  const empty = new MemoryStore("the bundle");
+  for (const { root, source } of roots) {
+    const digest = root.descriptor.digest;
+    if (planned.has(digest)) continue;
+    const plan = await planCopy(source, empty, root.descriptor, { ...signal, ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
+    planned.set(digest, plan);
+    // Reversed children-first order is parents-first: a reader meets every manifest after the one naming it.
+    for (const node of [...plan.nodes].reverse()) {
+      if (node.action === "skip") continue; // a foreign layer stays at its URLs, as in every copy
+      const into = node.kind === "manifest" ? manifests : blobs;
+      const seen = manifests.get(node.descriptor.digest) ?? blobs.get(node.descriptor.digest);
+      if (seen) {
+        if (seen.descriptor.size !== node.descriptor.size) {
+          throw new InvalidContentError(`${node.descriptor.digest} is ${node.descriptor.size} bytes under ${digest}, but ${seen.descriptor.size} elsewhere in the bundle`);
+        }
+        continue;
+      }
+      into.set(node.descriptor.digest, { descriptor: node.descriptor, source, plan });
+    }
+  }
+  // Blobs in children-first order again, so each image's config comes before its layers.
+  const blobList = [...blobs.values()].reverse();
+  const all = [...manifests.values(), ...blobList];
+  for (const b of all) parseDigest(b.descriptor.digest);
+  const bundleRoots = roots.map((r) => r.root);
+  return {
+    roots: bundleRoots,
+    indexJson: indexJson(bundleRoots),
+    manifests: [...manifests.values()],
+    blobs: blobList,
+    bytes: all.reduce((sum, b) => sum + b.descriptor.size, 0),
+    resolvedUnpinned,
+  };
+}
+
+/**
+ * One entry per name and digest. A name given to two different digests
+ * (two kits pinning the same tag at different times) would make the tag
+ * mean either: each of those is named by its digest instead.
+ */
+function distinctRoots(sourced: readonly SourcedRoot[]): SourcedRoot[] {
+  const unique = onePerNameAndDigest(sourced);
+  const digestsByName = new Map<string, Set<string>>();
+  for (const { root } of unique) {
+    const digests = digestsByName.get(root.reference!) ?? new Set<string>();
+    digests.add(root.descriptor.digest);
+    digestsByName.set(root.reference!, digests);
+  }
+  return onePerNameAndDigest(
+    unique.map((s) =>
+      digestsByName.get(s.root.reference!)!.size === 1 ? s : { ...s, root: { ...s.root, reference: rootName({ ...s.ref, tag: undefined }, s.root.descriptor.digest) } },
+    ),
+  );
+}
+
+function onePerNameAndDigest(list: readonly SourcedRoot[]): SourcedRoot[] {
+  const seen = new Set<string>();
+  return list.filter(({ root }) => {
+    const key = `${root.reference} ${root.descriptor.digest}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
