@@ -1,6 +1,6 @@
 /**
  * Content without transport: errors, descriptors, digests, manifests,
- * references, verification, bounded reads and atomic writes, an in-memory
+ * references (and where mirrors keep them), verification, bounded reads and atomic writes, an in-memory
  * store, and the limits on everything read from outside. Published as `@aegis/kit/oras/content`; it loads no HTTP client and
  * no layout code, so a consumer that only checks content stays cheap to start.
  */
@@ -11,6 +11,8 @@ export * from "./limits.js";
 export { isJsonObject, type JsonObject } from "./json.js";
 export * from "./digest.js";
 export * from "./reference.js";
+export * from "./mirror-location.js";
+export * from "./mirrors.js";
 export type * from "./target.js";
 export * from "./verify.js";
 export { createFileExclusive, isTempPath, readFileBounded, writeFileAtomic, writeFilesAtomic, type WriteFilesOptions } from "./fs.js";
