@@ -30,6 +30,13 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "kit copy ghcr.io/org/my-kit:1.0.0 registry.internal/kits/my-kit",
     "kit copy ghcr.io/org/agent-base:1.0.0 oci:mirror/agent-base --dry-run",
   ],
+  config: ["kit config check", "kit config export --format containerd -o /etc/containerd/certs.d"],
+  "config check": ["kit config check", "kit config check ./kit-config.yaml --json", "KIT_CONFIG=/etc/aegis/kit.yaml kit config check"],
+  "config export": [
+    "kit config export --format containerd -o /etc/containerd/certs.d",
+    "kit config export --format registries.conf -o /etc/containers/registries.conf.d/aegis-mirrors.conf",
+    "kit config export ./kit-config.yaml --format registries.conf",
+  ],
   resolve: ["kit resolve ghcr.io/org/my-kit:1.0.0", "kit resolve oci:build/my-kit:1.0.0 --json"],
   tags: ["kit tags ghcr.io/org/my-kit", "kit tags oci:build/my-kit --json"],
   manifest: ["kit manifest ghcr.io/org/my-kit:1.0.0", "kit manifest ghcr.io/org/my-kit:1.0.0 | sha256sum"],

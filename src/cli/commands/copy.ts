@@ -5,7 +5,7 @@ import { sayingExpandedNames } from "../implied-registry.js";
 import type { CopyProgressEvent } from "../../oras/copy/index.js";
 import { printError, printJson, printLine } from "../output.js";
 import { debugEnabled } from "../exit.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
 interface CopyFlags extends RemoteFlags {
   concurrency?: string;
@@ -18,18 +18,21 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
   const srcRef = parseTargetReference(srcText);
   const dstRef = parseTargetReference(dstText);
   const dryRun = flags.dryRun ?? false;
+  const { remote, mirrors } = await registrySettings(flags);
   const result = await sayingExpandedNames(
     [
       [srcText, srcRef],
       [dstText, dstRef],
     ],
-    () => copyReference(srcRef, dstRef, { remote: remoteOptions(flags), concurrency, dryRun, ...debugProgress() }),
+    () => copyReference(srcRef, dstRef, { remote, sourceMirrors: mirrors, concurrency, dryRun, ...debugProgress() }),
   );
 
   const dstName = formatReference({ ...dstRef, tag: undefined, digest: result.root.digest });
   if (flags.json) {
     printJson({
       source: formatReference(srcRef),
+      // The repository the source was read from: its own, or the mirror's that served it.
+      sourceEndpoint: formatReference({ ...result.sourceEndpoint, tag: undefined, digest: undefined }),
       destination: dstName,
       digest: result.root.digest,
       mediaType: result.root.mediaType,

@@ -2,7 +2,7 @@ import { pushKit } from "../../kit/push.js";
 import { parseTargetReference } from "../../oras/reference.js";
 import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine, printWarning } from "../output.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
 interface PushFlags extends RemoteFlags {
   tag?: string[];
@@ -13,11 +13,12 @@ interface PushFlags extends RemoteFlags {
 
 export async function run(ref: string, dir: string, flags: PushFlags): Promise<void> {
   const target = parseTargetReference(ref);
+  const { remote } = await registrySettings(flags);
   const result = await sayingExpandedNames([[ref, target]], () =>
     pushKit(target, dir, {
       pin: flags.pin !== false,
       tags: flags.tag ?? [],
-      remote: remoteOptions(flags),
+      remote,
       ...(flags.created !== undefined ? { created: flags.created } : {}),
     }),
   );
