@@ -17,5 +17,5 @@ export interface ConfigFileLocation {
 export function configFileLocation(env: NodeJS.ProcessEnv = process.env): ConfigFileLocation {
   const configured = env[KIT_CONFIG_ENV];
   if (configured !== undefined && configured !== "") return { file: configured, explicit: true };
-  return { file: path.join(homedir(), ".config/aegis/kit.yaml"), explicit: false };
+  return { file: path.join(env.HOME || homedir(), ".config/aegis/kit.yaml"), explicit: false };
 }

@@ -65,7 +65,8 @@ export class EndpointsFailedError extends OciError {
     const chosen = failures.find((f) => !f.endpoint.mirror) ?? failures[failures.length - 1]!;
     const each = failures.map((f) => `${f.endpoint.mirror ? "mirror" : "upstream"} ${repositoryName(f.endpoint.ref)}: ${f.error.message}`);
     const why = [chosen.error.hint, moreHint].filter((h) => h !== undefined).join("; ") || undefined;
-    super(chosen.error.code, `cannot pull ${formatReference(reference)} from any of its ${failures.length} endpoints: ${each.join("; ")}`, {
+    const tried = failures.length === 1 ? `its only endpoint, ${each[0]!}` : `any of its ${failures.length} endpoints: ${each.join("; ")}`;
+    super(chosen.error.code, `cannot pull ${formatReference(reference)} from ${tried}`, {
       cause: chosen.error,
       ...(why !== undefined ? { hint: why } : {}),
       ...(chosen.error.response !== undefined ? { response: chosen.error.response } : {}),
@@ -92,10 +93,11 @@ export interface FromEndpointsOptions {
 }
 
 /**
- * Run `operation` against each endpoint of `ref` in turn until one succeeds.
- * With one endpoint its error is thrown as it is; with several, an
- * EndpointsFailedError names each endpoint and its failure. Errors that are
- * not OciErrors (bugs) are never swallowed.
+ * Run `operation` against each endpoint of `ref` in turn until one succeeds,
+ * moving on after the failures `tryNext` accepts (the others, and errors
+ * that are not OciErrors, are thrown as they are). When every endpoint
+ * failed, an EndpointsFailedError names each and its failure; the registry
+ * alone (no mirrors) fails with its own error, as without a policy.
  */
 export async function fromEndpoints<T>(
   ref: RegistryReference,
@@ -116,7 +118,9 @@ export async function fromEndpoints<T>(
     try {
       return { value: await operation(endpoint), endpoint };
     } catch (err) {
-      if (!(err instanceof OciError) || endpoints.length === 1 || opts.signal?.aborted || !(opts.tryNext ?? isEndpointFailure)(err)) throw err;
+      // The registry alone, as without mirrors, fails as it always has; a mirror's failure always says it was a mirror.
+      const alone = endpoints.length === 1 && !endpoint.mirror;
+      if (!(err instanceof OciError) || alone || opts.signal?.aborted || !(opts.tryNext ?? isEndpointFailure)(err)) throw err;
       failures.push({ endpoint, error: err });
     }
   }
