@@ -30,7 +30,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "kit copy ghcr.io/org/my-kit:1.0.0 registry.internal/kits/my-kit",
     "kit copy ghcr.io/org/agent-base:1.0.0 oci:mirror/agent-base --dry-run",
   ],
-  config: ["kit config check", "kit config export --format containerd -o /etc/containerd/certs.d"],
+  config: ["kit config check", "kit config check /etc/aegis/kit.yaml"],
   "config check": ["kit config check", "kit config check ./kit-config.yaml --json", "KIT_CONFIG=/etc/aegis/kit.yaml kit config check"],
   "config export": [
     "kit config export --format containerd -o /etc/containerd/certs.d",

@@ -1,6 +1,5 @@
 /** Flags every registry command shares (and kit's config file), turned into the oras layer's options. */
-import { stat } from "node:fs/promises";
-import { configFileLocation } from "../kit/config-path.js";
+import { hasConfigFile } from "../kit/config-path.js";
 import type { MirrorPolicies } from "../oras/mirrors.js";
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
 import { dockerCredentials, parseProxyUrl, type ProxySettings } from "../oras/remote/index.js";
@@ -45,20 +44,10 @@ export interface RegistrySettings {
  */
 export async function registrySettings(flags: RemoteFlags, env: NodeJS.ProcessEnv = process.env): Promise<RegistrySettings> {
   const remote = remoteOptions(flags);
-  const location = configFileLocation(env);
-  if (!location.explicit && !(await exists(location.file))) return { remote, mirrors: new Map() };
+  if (!(await hasConfigFile(env))) return { remote, mirrors: new Map() };
   const { loadKitSettings } = await import("../kit/config.js");
   const settings = await loadKitSettings(undefined, env);
   return { remote: { ...remote, registries: settings.registries }, mirrors: settings.mirrors };
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -3,6 +3,7 @@
  * `~/.config/aegis/kit.yaml`. Apart from its schema (config.ts) so a command
  * can look for the file without loading YAML and zod when there is none.
  */
+import { access } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
 
@@ -18,4 +19,13 @@ export function configFileLocation(env: NodeJS.ProcessEnv = process.env): Config
   const configured = env[KIT_CONFIG_ENV];
   if (configured !== undefined && configured !== "") return { file: configured, explicit: true };
   return { file: path.join(env.HOME || homedir(), ".config/aegis/kit.yaml"), explicit: false };
+}
+
+/** Whether there is a config file to read: a named one always (reading it says when it is missing), the default one when it exists. */
+export async function hasConfigFile(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  const location = configFileLocation(env);
+  return location.explicit || access(location.file).then(
+    () => true,
+    () => false,
+  );
 }

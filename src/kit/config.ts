@@ -47,7 +47,7 @@ const mirrorLocation = z.string({ error: "must be a mirror location, HOST[:PORT]
     try {
       parseMirrorLocation(value);
     } catch (err) {
-      ctx.addIssue({ code: "custom", message: (err as Error).message.replace(/^invalid mirror location "[^"]*": /, "") });
+      ctx.addIssue({ code: "custom", message: (err as Error).message.replace(/^invalid mirror "[^"]*": /, "") });
     }
   }),
 );

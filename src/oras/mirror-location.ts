@@ -1,54 +1,51 @@
 /**
- * Where a mirror keeps a registry's repositories: `HOST[:PORT][/PREFIX]`, as
- * containers-registries.conf(5) writes a mirror's `location`. A repository
- * keeps its whole path under the prefix: `ghcr.io/org/app:1` mirrored at
- * `m.local:5000/airgap` is `m.local:5000/airgap/org/app:1`, and Docker Hub's
- * `docker.io/library/alpine` is `m.local:5000/airgap/library/alpine`.
+ * Where a mirror keeps a registry's repositories: `HOST[:PORT][/PREFIX]`.
+ * A repository keeps its path under the prefix (the mapping of
+ * containers-registries.conf mirrors and of `skopeo sync`), so
+ * `ghcr.io/org/app:1` mirrored at `m.local:5000/airgap` is
+ * `m.local:5000/airgap/org/app:1`. The source registry's host is dropped:
+ * one prefix per upstream registry keeps two upstreams apart.
  */
 import { InvalidReferenceError } from "./errors.js";
-import { checkReferenceLength, isValidRepository, parseRegistryHost, type RegistryReference } from "./reference.js";
+import { checkReferenceLength, namesRegistryHost, parseReference, type RegistryReference } from "./reference.js";
 
 export interface MirrorLocation {
-  /** Normalised `host[:port]`, as in a RegistryReference. */
+  /** Normalised host[:port]. */
   registry: string;
-  /** Repository path the mirrored repositories live under; "" when none, no leading or trailing slash. */
+  /** Repository path prefix without leading or trailing slash; "" when none. */
   prefix: string;
 }
 
-const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+const HINT = 'write a mirror as HOST[:PORT][/PREFIX], for example "mirror.local:5000/airgap"';
 
-/** Parse `HOST[:PORT][/PREFIX]`; InvalidReferenceError says what is wrong. */
 export function parseMirrorLocation(text: string): MirrorLocation {
   checkReferenceLength(text);
-  const bad = (why: string) => new InvalidReferenceError(`invalid mirror location "${text}": ${why}`);
-  const trimmed = text.trim();
-  if (trimmed === "") throw bad("expected HOST[:PORT][/PREFIX], such as mirror.example:5000/airgap");
-  if (SCHEME.test(trimmed)) throw bad(`a mirror location has no URL scheme; write ${trimmed.replace(SCHEME, "")}`);
-  if (trimmed.includes("@")) throw bad("a mirror location names a place for repositories, not a digest");
-  const body = trimmed.replace(/\/+$/, "");
-  const slash = body.indexOf("/");
-  const host = slash < 0 ? body : body.slice(0, slash);
-  const prefix = slash < 0 ? "" : body.slice(slash + 1);
-  if (host === "") throw bad("it must start with a registry host");
-  let registry: string;
+  const input = text.trim();
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) {
+    throw new InvalidReferenceError(`invalid mirror "${text}": no scheme is written (plain HTTP is a per-registry setting)`, { hint: HINT });
+  }
+  if (input.includes("@")) throw new InvalidReferenceError(`invalid mirror "${text}": a mirror names no digest`, { hint: HINT });
+  const trimmed = input.replace(/\/+$/, "");
+  if (trimmed === "" || !namesRegistryHost(`${trimmed}/x`)) {
+    throw new InvalidReferenceError(`invalid mirror "${text}": it must start with a registry host (a name with a dot or port, or localhost)`, { hint: HINT });
+  }
+  let parsed: RegistryReference;
   try {
-    registry = parseRegistryHost(host);
-  } catch {
-    throw bad(`"${host}" is not a registry host (a host has a "." or a ":PORT", or is localhost)`);
+    parsed = parseReference(`${trimmed}/x`);
+  } catch (err) {
+    throw new InvalidReferenceError(`invalid mirror "${text}": ${(err as Error).message}`, { hint: HINT, cause: err });
   }
-  if (prefix !== "") {
-    if (/:[^/]*$/.test(prefix)) throw bad("a mirror location names a place for repositories, not a tag");
-    if (!isValidRepository(prefix)) throw bad(`"${prefix}" is not a repository path (lowercase letters, digits and single separators . _ __ -, between slashes)`);
-  }
-  return { registry, prefix };
+  if (parsed.tag !== undefined) throw new InvalidReferenceError(`invalid mirror "${text}": a mirror names no tag`, { hint: HINT });
+  // The prefix as written: the parse above checked its syntax, but Docker Hub's "library/" rule must not add one.
+  const slash = trimmed.indexOf("/");
+  return { registry: parsed.registry, prefix: slash < 0 ? "" : trimmed.slice(slash + 1) };
 }
 
-/** The text parseMirrorLocation reads back to the same location. */
 export function formatMirrorLocation(loc: MirrorLocation): string {
   return loc.prefix === "" ? loc.registry : `${loc.registry}/${loc.prefix}`;
 }
 
-/** Where `ref` lives at the mirror: its repository under the prefix, tag and digest kept. */
+/** The reference as the mirror holds it: same path under the prefix, same tag and digest. */
 export function mirroredReference(ref: RegistryReference, loc: MirrorLocation): RegistryReference {
   const mirrored: RegistryReference = { kind: "registry", registry: loc.registry, repository: loc.prefix === "" ? ref.repository : `${loc.prefix}/${ref.repository}` };
   if (ref.tag !== undefined) mirrored.tag = ref.tag;

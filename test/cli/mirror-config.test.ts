@@ -101,7 +101,7 @@ describe("kit config check", () => {
     const checked = await kit(["config", "check"], bad);
     expect(checked.code).toBe(3);
     expect(checked.stderr).toBe(
-      `${bad}:3:15: registries["ghcr.io"].mirrors[0]: a mirror location has no URL scheme; write m.local/airgap\n` +
+      `${bad}:3:15: registries["ghcr.io"].mirrors[0]: no scheme is written (plain HTTP is a per-registry setting)\n` +
         `${bad}:4:5: registries["ghcr.io"].fallbak: unknown field (did you mean "fallback"?)\n` +
         `kit: error: ${bad} is not a valid config file (2 problems)\n`,
     );
