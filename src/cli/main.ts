@@ -80,7 +80,7 @@ export function buildProgram(): Command {
       .option("-o, --output <dir>", "also write kit.yaml (image pinned) and README.md into DIR")
       .option("--force", "replace existing files in the output directory")
       .option("--allow-unpinned", "accept a kit whose image is not pinned by digest")
-      .option("--json", 'print {"reference", "digest", "kit", "image"} (what aegisd consumes)'),
+      .option("--json", 'print {"reference", "digest", "kit", "image", "endpoint"} (what aegisd consumes)'),
   ).action(lazy(() => import("./commands/pull.js")));
 
   addRemoteFlags(
@@ -147,7 +147,7 @@ export function buildProgram(): Command {
       .command("resolve")
       .description("print the digest reference a tag points to: REGISTRY/REPO@sha256:…")
       .argument("<ref>", "reference")
-      .option("--json", 'print {"reference", "digest", "mediaType", "size"}'),
+      .option("--json", 'print {"reference", "digest", "mediaType", "size", "endpoint"}'),
   ).action(lazy(() => import("./commands/resolve.js")));
 
   addRemoteFlags(

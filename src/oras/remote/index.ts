@@ -1,7 +1,7 @@
 /** The registry client: repositories and registries as Targets, auth, docker credentials. */
 export { RemoteRepository, type PushManifestOptions } from "./repository.js";
 export { RemoteRegistry } from "./registry.js";
-export { hostOptions, RegistryClient, registryScheme, type RegistryHostOptions, type RemoteOptions } from "./registry-client.js";
+export { RegistryClient, registryScheme, type RemoteOptions } from "./registry-client.js";
 export { closeSharedAgents, sharedAgent } from "./http.js";
 export { noProxyMatcher, parseProxyUrl, proxyLabel, proxySelector, type ProxySelector, type ProxySettings } from "./proxy.js";
 export { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from "./retry.js";
@@ -19,3 +19,4 @@ export {
   type DockerConfigOptions,
 } from "./auth/docker-config.js";
 export type { ManifestContent } from "./manifests.js";
+export { hostOptions, type RegistryHostOptions } from "./registry-client.js";
