@@ -80,7 +80,7 @@ export function buildProgram(): Command {
       .option("-o, --output <dir>", "also write kit.yaml (image pinned) and README.md into DIR")
       .option("--force", "replace existing files in the output directory")
       .option("--allow-unpinned", "accept a kit whose image is not pinned by digest")
-      .option("--json", 'print {"reference", "digest", "kit", "image", "endpoint"} (what aegisd consumes)'),
+      .option("--json", 'print {"reference", "digest", "kit", "image"} (what aegisd consumes)'),
   ).action(lazy(() => import("./commands/pull.js")));
 
   addRemoteFlags(
