@@ -9,6 +9,7 @@ export {
   parseKitManifest,
   formatIssue,
   KitValidationError,
+  YamlValidationError,
   KIT_FILE,
   type KitIssue,
   type LoadedKit,
@@ -38,6 +39,20 @@ export { pullKit, resolveKit, fetchKit, type PullOptions, type PullResult, type 
 export { inspectKit, type KitInspection } from "./kit/inspect.js";
 export { pinImage } from "./kit/pin.js";
 export {
+  loadKitSettings,
+  checkConfig,
+  checkConfigFile,
+  readConfigFile,
+  settingsFrom,
+  ConfigFileSchema,
+  ConfigValidationError,
+  NO_SETTINGS,
+  type ConfigFile,
+  type KitSettings,
+} from "./kit/config.js";
+export { configFileLocation, KIT_CONFIG_ENV, type ConfigFileLocation } from "./kit/config-path.js";
+export { containerdHostsFiles, registriesConfFragment, EXPORT_FORMATS, type ExportFormat, type HostsFile } from "./kit/config-export.js";
+export {
   parseKitReference,
   formatKitReference,
   isShortKitReference,
@@ -47,7 +62,8 @@ export {
   type ShortKitReference,
 } from "./kit/reference.js";
 export { KitStore, defaultStorePath, KIT_STORE_ENV, type StoreEntry, type StoredKit, type GcResult } from "./kit/store.js";
-export type { RemoteOptions } from "./oras/remote/registry-client.js";
+export type { RemoteOptions, RegistryHostOptions } from "./oras/remote/registry-client.js";
+export type { MirrorPolicies, RegistryMirrorPolicy, PullFromMirror } from "./oras/mirrors.js";
 export { dockerCredentials } from "./oras/remote/auth/docker-config.js";
 export { diffKits, type KitDiff, type KitChange, type ChangeKind, type DiffableKit } from "./kit/diff.js";
 export { readKitReference, type ReadKit, type ReadKitReferenceOptions } from "./kit/read-reference.js";

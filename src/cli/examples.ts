@@ -44,6 +44,13 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   load: ["kit load my-kit.tar", "kit load my-kit.tar --to registry.internal:5000/airgap", "kit load backup.tar --repository ghcr.io/org/app --to registry.internal:5000"],
   bundle: ["kit bundle ls my-kit.tar"],
   "bundle ls": ["kit bundle ls my-kit.tar", "kit bundle ls kits.tar.gz --json"],
+  config: ["kit config check", "kit config check /etc/aegis/kit.yaml"],
+  "config check": ["kit config check", "kit config check ./kit-config.yaml --json", "KIT_CONFIG=/etc/aegis/kit.yaml kit config check"],
+  "config export": [
+    "kit config export --format containerd -o /etc/containerd/certs.d",
+    "kit config export --format registries.conf -o /etc/containers/registries.conf.d/aegis-mirrors.conf",
+    "kit config export ./kit-config.yaml --format registries.conf",
+  ],
   resolve: ["kit resolve ghcr.io/org/my-kit:1.0.0", "kit resolve oci:build/my-kit:1.0.0 --json"],
   tags: ["kit tags ghcr.io/org/my-kit", "kit tags oci:build/my-kit --json"],
   manifest: ["kit manifest ghcr.io/org/my-kit:1.0.0", "kit manifest ghcr.io/org/my-kit:1.0.0 | sha256sum"],

@@ -118,6 +118,22 @@ export function buildProgram(): Command {
     .action(lazy(() => import("./commands/store-verify.js")));
   addGcOptions(store.command("gc")).action(lazy(() => import("./commands/gc.js")));
 
+  const config = program.command("config").description("check kit's config file ($KIT_CONFIG, default ~/.config/aegis/kit.yaml) or export its mirrors");
+  config
+    .command("check")
+    .description("validate the config file: every problem at FILE:LINE:COL")
+    .argument("[file]", "the config file (default: $KIT_CONFIG or ~/.config/aegis/kit.yaml)")
+    .option("--json", 'print {"file", "found", "valid", "errors"}')
+    .action(lazy(() => import("./commands/config-check.js")));
+  config
+    .command("export")
+    .description("write the config's registries and mirrors for containerd (hosts.toml) or containers (registries.conf)")
+    .argument("[file]", "the config file (default: $KIT_CONFIG or ~/.config/aegis/kit.yaml)")
+    .addOption(new Option("--format <format>", "containerd: DIR/HOST/hosts.toml per registry; registries.conf: a containers-registries.conf fragment").choices(["containerd", "registries.conf"]).makeOptionMandatory())
+    .option("-o, --output <path>", "containerd: the directory (its config_path, e.g. /etc/containerd/certs.d); registries.conf: the file (default: standard output)")
+    .option("--force", "replace files that exist")
+    .action(lazy(() => import("./commands/config-export.js")));
+
   addRemoteFlags(
     program
       .command("save")
@@ -177,7 +193,7 @@ export function buildProgram(): Command {
       .command("resolve")
       .description("print the digest reference a tag points to: REGISTRY/REPO@sha256:…")
       .argument("<ref>", "reference")
-      .option("--json", 'print {"reference", "digest", "mediaType", "size"}'),
+      .option("--json", 'print {"reference", "digest", "mediaType", "size", "endpoint"}'),
   ).action(lazy(() => import("./commands/resolve.js")));
 
   addRemoteFlags(

@@ -1,4 +1,6 @@
-/** Flags every registry command shares, turned into the oras layer's options. */
+/** Flags every registry command shares (and kit's config file), turned into the oras layer's options. */
+import { hasConfigFile } from "../kit/config-path.js";
+import type { MirrorPolicies } from "../oras/mirrors.js";
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
 import { dockerCredentials, parseProxyUrl, RegistryCapabilities, type ProxySettings } from "../oras/remote/index.js";
 import { retryReporter, timeoutsFrom, type TimeoutFlags } from "./timeout-options.js";
@@ -31,6 +33,25 @@ export function remoteOptions(flags: RemoteFlags): RemoteOptions {
   const proxy = proxyFromEnvironment(process.env);
   if (proxy !== undefined) opts.proxy = proxy;
   return opts;
+}
+
+export interface RegistrySettings {
+  remote: RemoteOptions;
+  /** The config file's mirrors by registry host (empty without a config file). */
+  mirrors: MirrorPolicies;
+}
+
+/**
+ * remoteOptions() with what the config file ($KIT_CONFIG, default
+ * ~/.config/aegis/kit.yaml) sets: per-registry plain_http and insecure, and
+ * the mirrors. YAML and zod are loaded only when there is a file to read.
+ */
+export async function registrySettings(flags: RemoteFlags, env: NodeJS.ProcessEnv = process.env): Promise<RegistrySettings> {
+  const remote = remoteOptions(flags);
+  if (!(await hasConfigFile(env))) return { remote, mirrors: new Map() };
+  const { loadKitSettings } = await import("../kit/config.js");
+  const settings = await loadKitSettings(undefined, env);
+  return { remote: { ...remote, registries: settings.registries }, mirrors: settings.mirrors };
 }
 
 /**

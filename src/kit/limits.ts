@@ -10,12 +10,15 @@ const MiB = 1024 * 1024;
 export const MAX_KIT_FILE_BYTES = 1 * MiB;
 /** The kit config (canonical JSON of the validated kit) in an artifact. */
 export const MAX_KIT_CONFIG_BYTES = 1 * MiB;
+/** kit's own config file ($KIT_CONFIG): registries and their mirrors, a few lines per registry. */
+export const MAX_CONFIG_FILE_BYTES = 1 * MiB;
 /** README.md, on disk and as an artifact layer. */
 export const MAX_README_BYTES = 1 * MiB;
 /** Aliases are allowed, but a "billion laughs" file must fail fast. */
 export const MAX_ALIAS_EXPANSIONS = 100;
 /**
- * YAML tokens (scalars, indicators, spaces, line breaks) in kit.yaml: a kit
+ * YAML tokens (scalars, indicators, spaces, line breaks) in kit.yaml (and in
+ * the config file, whose hundred registries with their mirrors fit too): a kit
  * with a thousand egress hosts has about 6,000. The YAML parser costs a few
  * microseconds a token and its duplicate-key check grows with the square of
  * a mapping's keys, so a 1 MiB file of tokens would take minutes.

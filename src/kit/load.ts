@@ -1,13 +1,14 @@
 /**
- * Reading kit.yaml: bounded, strict YAML with every problem located at
- * FILE:LINE:COL and named by its field path. Bounded in bytes, tokens,
+ * Reading kit.yaml (and kit's other YAML file, its config: checkYamlDocument):
+ * bounded, strict YAML with every problem located at FILE:LINE:COL and named
+ * by its field path. Bounded in bytes, tokens,
  * nesting and alias expansions (src/kit/limits.ts), so no input costs more
  * than a fraction of a second or overflows the stack.
  */
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from "yaml";
-import type { core } from "zod/mini";
+import { safeParse, type core } from "zod/mini";
 import { InvalidContentError, IoError, NotFoundError, OciError, readFileBounded } from "../oras/content.js";
 import { MAX_ALIAS_EXPANSIONS, MAX_KIT_FILE_BYTES } from "./limits.js";
 import { KitManifestSchema, type KitManifest } from "./schema.js";
@@ -24,14 +25,22 @@ export interface KitIssue {
   column: number;
 }
 
-export class KitValidationError extends InvalidContentError {
+/** A YAML file that breaks its schema: the first problem located, the count of the others, and the command that lists them all. */
+export class YamlValidationError extends InvalidContentError {
   constructor(
     readonly file: string,
     readonly issues: KitIssue[],
+    hint: string,
   ) {
     const first = issues[0]!;
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : "";
-    super(`${formatIssue(file, first)}${more}`, { hint: `run "kit validate ${file}" to see every problem` });
+    super(`${formatIssue(file, first)}${more}`, { hint });
+  }
+}
+
+export class KitValidationError extends YamlValidationError {
+  constructor(file: string, issues: KitIssue[]) {
+    super(file, issues, `run "kit validate ${file}" to see every problem`);
   }
 }
 
@@ -91,8 +100,37 @@ export function parseKitManifest(bytes: Uint8Array, file = KIT_FILE): KitManifes
 
 /** Every problem in kit.yaml bytes, located; `value` is set only when there are none. */
 export function checkKitManifest(bytes: Uint8Array): { value?: KitManifest; issues: KitIssue[] } {
-  if (bytes.length > MAX_KIT_FILE_BYTES) {
-    return { issues: [{ path: "", message: `file exceeds the limit of ${MAX_KIT_FILE_BYTES} bytes`, line: 0, column: 0 }] };
+  return checkYamlDocument(bytes, KitManifestSchema, KIT_YAML_RULES);
+}
+
+/** What differs between the YAML files read with checkYamlDocument (kit.yaml, kit's own config file). */
+export interface YamlDocumentRules {
+  maxBytes: number;
+  /** The problem an empty document is; undefined when an empty document means an empty mapping. */
+  emptyMessage?: string;
+  /** The problem a document that is not a mapping is. */
+  mappingMessage: string;
+  /** Field names an unknown key may be a slip of ("did you mean"). */
+  knownKeys: readonly string[];
+}
+
+const KNOWN_KEYS = ["name", "version", "description", "image", "secrets", "required", "optional", "exposes", "port", "protocol", "resources", "memory_mb", "vcpus", "max_memory_mb", "max_vcpus", "egress"];
+
+const KIT_YAML_RULES: YamlDocumentRules = {
+  maxBytes: MAX_KIT_FILE_BYTES,
+  emptyMessage: "the file is empty; a kit needs at least name, version and image",
+  mappingMessage: "the document must be a mapping of fields (name: …, version: …)",
+  knownKeys: KNOWN_KEYS,
+};
+
+/**
+ * One YAML document checked against a zod schema: bounded (bytes, tokens,
+ * nesting, aliases), strict YAML 1.2, and every problem located at its
+ * LINE:COL with its field path. `value` is set only when there are none.
+ */
+export function checkYamlDocument<S extends core.$ZodType>(bytes: Uint8Array, schema: S, rules: YamlDocumentRules): { value?: core.output<S>; issues: KitIssue[] } {
+  if (bytes.length > rules.maxBytes) {
+    return { issues: [{ path: "", message: `file exceeds the limit of ${rules.maxBytes} bytes`, line: 0, column: 0 }] };
   }
   const text = Buffer.from(bytes).toString("utf8");
   const overBudget = yamlBudgetProblem(text);
@@ -126,15 +164,16 @@ export function checkKitManifest(bytes: Uint8Array): { value?: KitManifest; issu
   }
 
   if (data === null || data === undefined) {
-    return { issues: [{ path: "", message: "the file is empty; a kit needs at least name, version and image", line: 1, column: 1 }] };
+    if (rules.emptyMessage !== undefined) return { issues: [{ path: "", message: rules.emptyMessage, line: 1, column: 1 }] };
+    data = {};
   }
   if (typeof data !== "object" || Array.isArray(data)) {
-    return { issues: [{ path: "", message: "the document must be a mapping of fields (name: …, version: …)", ...at(doc.contents?.range?.[0]) }] };
+    return { issues: [{ path: "", message: rules.mappingMessage, ...at(doc.contents?.range?.[0]) }] };
   }
 
-  const result = KitManifestSchema.safeParse(data);
+  const result = safeParse(schema, data);
   if (result.success) return { value: result.data, issues: [] };
-  const issues = result.error.issues.flatMap((issue) => locateIssue(doc, issue, at));
+  const issues = result.error.issues.flatMap((issue) => locateIssue(doc, issue, at, rules.knownKeys));
   issues.sort((a, b) => a.line - b.line || a.column - b.column);
   return { issues };
 }
@@ -168,18 +207,21 @@ function linePosition(text: string, offset: number): { line: number; column: num
   return { line, column: offset - lineStart + 1 };
 }
 
-function locateIssue(doc: Document, issue: core.$ZodIssue, at: Locator): KitIssue[] {
+function locateIssue(doc: Document, issue: core.$ZodIssue, at: Locator, knownKeys: readonly string[]): KitIssue[] {
   const keys = issue.path as (string | number)[];
+  if (issue.code === "invalid_key" || (issue.code === "custom" && issue.params?.["at"] === "key")) {
+    // A mapping key (a record's) that breaks its rule: point at the key, not its value.
+    const keyNode = keyNodesOf(nodeAt(doc, keys.slice(0, -1))).get(String(keys[keys.length - 1]));
+    const message = issue.code === "invalid_key" ? issue.issues.map((i) => i.message).join("; ") || issue.message : issue.message;
+    return [{ path: formatPath(keys), message, ...at(keyNode?.range?.[0]) }];
+  }
   if (issue.code === "unrecognized_keys") {
     // Point at each unknown key itself, so a typo is found where it was typed.
-    const parent = nodeAt(doc, keys);
-    // One map of the parent's keys: a file of thousands of unknown keys must not cost their square.
-    const keyNodes = new Map<unknown, YamlNode>();
-    if (isMap(parent)) for (const p of parent.items) if (isPair(p) && isScalar(p.key) && !keyNodes.has(p.key.value)) keyNodes.set(p.key.value, p.key);
+    const keyNodes = keyNodesOf(nodeAt(doc, keys));
     return issue.keys.map((key) => {
       const keyPath = formatPath([...keys, key]);
       const keyNode = keyNodes.get(key);
-      const suggestion = suggestKey(key);
+      const suggestion = suggestKey(key, knownKeys);
       return {
         path: keyPath,
         message: `unknown field${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`,
@@ -195,26 +237,33 @@ function locateIssue(doc: Document, issue: core.$ZodIssue, at: Locator): KitIssu
   return [{ path: formatPath(keys), message, ...at(node?.range?.[0]) }];
 }
 
+/** A mapping's scalar keys by their text, first one kept: one map, so a file of thousands of keys does not cost their square. */
+function keyNodesOf(parent: YamlNode | undefined): Map<string, YamlNode> {
+  const keyNodes = new Map<string, YamlNode>();
+  if (isMap(parent)) for (const p of parent.items) if (isPair(p) && isScalar(p.key) && !keyNodes.has(String(p.key.value))) keyNodes.set(String(p.key.value), p.key);
+  return keyNodes;
+}
+
 function nodeAt(doc: Document, keys: (string | number)[]): YamlNode | undefined {
   if (keys.length === 0) return isNode(doc.contents) ? doc.contents : undefined;
   const node = doc.getIn(keys, true);
   return isNode(node) ? node : undefined;
 }
 
+/** `resources.memory_mb`, `exposes[1].port`; a key that is not a plain name is quoted, `registries["ghcr.io"].mirrors[0]`, so its dots are not read as steps. */
 export function formatPath(keys: readonly (string | number)[]): string {
   let out = "";
   for (const key of keys) {
     if (typeof key === "number") out += `[${key}]`;
+    else if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)) out += `[${JSON.stringify(key)}]`;
     else out += out === "" ? key : `.${key}`;
   }
   return out;
 }
 
-const KNOWN_KEYS = ["name", "version", "description", "image", "secrets", "required", "optional", "exposes", "port", "protocol", "resources", "memory_mb", "vcpus", "max_memory_mb", "max_vcpus", "egress"];
-
 /** The known field one edit away (or a plural/singular slip), for "did you mean". */
-function suggestKey(key: string): string | undefined {
-  return KNOWN_KEYS.find((known) => {
+function suggestKey(key: string, knownKeys: readonly string[]): string | undefined {
+  return knownKeys.find((known) => {
     const limit = Math.max(1, Math.floor(known.length / 5));
     // Lengths further apart than the limit cannot be within it: skip the quadratic distance (a file may hold thousands of keys).
     return known !== key && Math.abs(known.length - key.length) <= limit && editDistance(known, key) <= limit;

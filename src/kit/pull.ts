@@ -5,7 +5,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { formatReference, IoError, NotFoundError, writeFilesAtomic } from "../oras/content.js";
+import { formatReference, fromEndpoints, IoError, type MirrorPolicies, NotFoundError, repositoryName, writeFilesAtomic } from "../oras/content.js";
 import type { CopyProgressOptions } from "../oras/copy/index.js";
 import { fetchManifestOf, type OpenedTarget, openTarget } from "../oras/index.js";
 import type { RemoteOptions } from "../oras/remote/index.js";
@@ -27,6 +27,8 @@ export interface PullOptions extends CopyProgressOptions {
   /** Accept a kit pushed with --no-pin. */
   allowUnpinned?: boolean;
   remote?: RemoteOptions;
+  /** Mirrors to pull registry references through (loadKitSettings reads them from the config file); none by default. */
+  mirrors?: MirrorPolicies;
   /** Path of the local store or an open one. Default: $KIT_STORE or ~/.aegis/kits/store. */
   store?: string | KitStore;
 }
@@ -40,6 +42,13 @@ export interface ResolvedKit {
   kit: KitConfig;
   /** The pinned base image `REGISTRY/REPO:TAG@sha256:…` (as written when the kit is unpinned). */
   image: string;
+  /**
+   * The repository the kit was fetched from: the reference's own, or the
+   * mirror's that served it (`reference` keeps the original name either
+   * way); `oci:PATH` for a layout. A kit the local store served without
+   * fetching names the repository it is recorded under, as `reference` does.
+   */
+  endpoint: string;
 }
 
 export interface PullResult extends ResolvedKit {
@@ -58,6 +67,7 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
   const allowUnpinned = opts.allowUnpinned ?? false;
   let base: string;
   let fetched: KitContent;
+  let endpoint: string | undefined;
   if (ref.kind === "store") {
     const store = await KitStore.openToFind(ref, opts.store);
     const entry = await store.findOne(ref);
@@ -68,17 +78,28 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
     const existing = opts.store instanceof KitStore ? opts.store : await KitStore.openIfExists(opts.store);
     const byDigest = ref.digest !== undefined && ref.tag === undefined;
     const cached = byDigest && ref.digest !== undefined && existing !== undefined ? await fromStoreByDigest(existing, ref.digest, allowUnpinned) : undefined;
-    fetched = cached ?? (await fetchKit(await openTarget(ref, { remote: withDefaultCredentials(opts.remote) }), { allowUnpinned, onPlan: opts.onPlan, onProgress: opts.onProgress }));
+    if (cached !== undefined) fetched = cached;
+    else ({ content: fetched, endpoint } = await fetchKitThrough(ref, opts));
     base = formatReference({ ...ref, tag: undefined, digest: undefined });
     if (ref.kind === "registry") {
-      // Recorded only now, after every check passed: a refused kit leaves nothing in the store.
+      // Recorded only now, after every check passed, under the name asked for (never a mirror's): a refused kit leaves nothing in the store.
       const named = byDigest ? ref : { ...ref, digest: undefined };
       const store = existing ?? (await KitStore.open(opts.store instanceof KitStore ? undefined : opts.store));
       await store.add({ manifest: { descriptor: fetched.descriptor, bytes: fetched.manifest }, config: fetched.config, layers: fetched.layers }, fetched.kit, [named]);
     }
   }
   const files = opts.output === undefined ? [] : await writeKitFiles(opts.output, fetched, opts.force ?? false);
-  return { reference: `${base}@${fetched.descriptor.digest}`, digest: fetched.descriptor.digest, kit: fetched.kit, image: fetched.kit.image, files };
+  return { reference: `${base}@${fetched.descriptor.digest}`, digest: fetched.descriptor.digest, kit: fetched.kit, image: fetched.kit.image, endpoint: endpoint ?? base, files };
+}
+
+/** Fetch and check a kit from a layout, or from a registry through its mirrors; `endpoint` names the repository that served. */
+async function fetchKitThrough(ref: Exclude<KitReference, { kind: "store" }>, opts: PullOptions): Promise<{ content: KitContent; endpoint: string }> {
+  const remote = withDefaultCredentials(opts.remote);
+  const allowUnpinned = opts.allowUnpinned ?? false;
+  const fetchOpts = { allowUnpinned, onPlan: opts.onPlan, onProgress: opts.onProgress };
+  if (ref.kind === "layout") return { content: await fetchKit(await openTarget(ref, { remote }), fetchOpts), endpoint: formatReference({ ...ref, tag: undefined, digest: undefined }) };
+  const served = await fromEndpoints(ref, opts.mirrors?.get(ref.registry), async (at) => fetchKit(await openTarget(at.ref, { remote }), fetchOpts));
+  return { content: served.value, endpoint: repositoryName(served.endpoint.ref) };
 }
 
 async function fromStoreByDigest(store: KitStore, digest: string, allowUnpinned: boolean): Promise<KitContent | undefined> {

@@ -5,11 +5,13 @@
  * branch on the kind.
  */
 import { copy, type CopyResult, type CopyOptions } from "./copy/index.js";
+import { failedSide } from "./copy/side.js";
 import type { DescribedBytes, Descriptor } from "./descriptor.js";
 import { MAX_MANIFEST_BYTES } from "./limits.js";
 import { NotFoundError } from "./errors.js";
 import { OciLayout } from "./layout/store.js";
 import { MemoryStore } from "./memory.js";
+import { fromEndpoints, isEndpointFailure, type MirrorPolicies } from "./mirrors.js";
 import { formatReference, parseTargetReference, type LayoutReference, type RegistryReference, type TargetReference } from "./reference.js";
 import { RemoteRepository } from "./remote/repository.js";
 import type { RemoteOptions } from "./remote/registry-client.js";
@@ -54,11 +56,15 @@ export async function fetchManifestOf(opened: OpenedTarget, opts: { signal?: Abo
 
 export interface CopyReferenceOptions extends CopyOptions {
   remote?: RemoteOptions;
+  /** Mirrors to read a registry source through (never the destination). */
+  sourceMirrors?: MirrorPolicies;
 }
 
 export interface CopyReferenceResult extends CopyResult {
   source: TargetReference;
   destination: TargetReference;
+  /** Where the source was read: the source itself, or the mirror of it that served. */
+  sourceEndpoint: TargetReference;
 }
 
 /**
@@ -77,15 +83,28 @@ export async function copyReference(
 ): Promise<CopyReferenceResult> {
   const srcRef = typeof source === "string" ? parseTargetReference(source) : source;
   const dstRef = typeof destination === "string" ? parseTargetReference(destination) : destination;
-  const { remote, ...copyOpts } = opts;
+  const { remote, sourceMirrors, ...copyOpts } = opts;
   const counted = countingRetries(remote ?? {});
-  const src = await openTarget(srcRef, { remote: counted.remote });
-  const dst = await openDestination(dstRef, counted.remote, opts.dryRun ?? false);
-  const result = await copy(src.target, srcRef, dst.target, dstRef, { ...copyStrategy(src, dst), ...copyOpts });
+  const copyBetween = (src: OpenedTarget, dst: CopyEnd) => copy(src.target, src.ref, dst.target, dstRef, { ...copyStrategy(src, dst), ...copyOpts });
+  let result: CopyResult;
+  let sourceEndpoint: TargetReference = srcRef;
+  if (srcRef.kind === "layout") {
+    const src = await openTarget(srcRef, { remote: counted.remote });
+    result = await copyBetween(src, await openDestination(dstRef, counted.remote, opts.dryRun ?? false));
+  } else {
+    const dst = await openDestination(dstRef, counted.remote, opts.dryRun ?? false);
+    // A failure writing to the destination is not cured by reading another mirror.
+    const served = await fromEndpoints(srcRef, sourceMirrors?.get(srcRef.registry), async (endpoint) => copyBetween(await openTarget(endpoint.ref, { remote: counted.remote }), dst), {
+      tryNext: (err) => isEndpointFailure(err) && failedSide(err) !== "destination",
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    result = served.value;
+    sourceEndpoint = served.endpoint.ref;
+  }
   if (result.stats !== undefined) {
     result.stats = { ...result.stats, retries: result.stats.retries + counted.counts.retries, resumes: result.stats.resumes + counted.counts.resumes };
   }
-  return { ...result, source: srcRef, destination: dstRef };
+  return { ...result, source: srcRef, destination: dstRef, sourceEndpoint };
 }
 
 /** The remote options with their onRetry (if any) still told, and the events counted in `counts`. */

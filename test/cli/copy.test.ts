@@ -186,7 +186,7 @@ describe("kit resolve, tags, manifest", () => {
   it("resolve prints REGISTRY/REPO@DIGEST, and --json the descriptor", async () => {
     expect((await runKit(["resolve", `${a.host}/src/app:v1`])).stdout).toBe(`${a.host}/src/app@${image.digest}\n`);
     const json = JSON.parse((await runKit(["resolve", `${a.host}/src/app:v1`, "--json"])).stdout);
-    expect(json).toEqual({ reference: `${a.host}/src/app@${image.digest}`, digest: image.digest, mediaType: image.index.mediaType, size: image.indexBytes.length });
+    expect(json).toEqual({ reference: `${a.host}/src/app@${image.digest}`, digest: image.digest, mediaType: image.index.mediaType, size: image.indexBytes.length, endpoint: `${a.host}/src/app` });
   });
 
   it("manifest prints the exact stored bytes", async () => {

@@ -1,12 +1,14 @@
 /**
- * Fuzzing kit.yaml loading (src/kit/load.ts) and the kit config reader: any
- * bytes give a kit or located issues (parseKitManifest: a
- * KitValidationError), never a stray exception, within the time bound; alias
- * bombs, deep nesting and huge flat documents included. A kit written out as
- * YAML loads back as the same kit.
+ * Fuzzing kit.yaml loading (src/kit/load.ts), the kit config reader and
+ * kit's own config file (src/kit/config.ts): any bytes give a kit (or
+ * settings) or located issues (parseKitManifest: a KitValidationError),
+ * never a stray exception, within the time bound; alias bombs, deep nesting
+ * and huge flat documents included. A kit written out as YAML loads back as
+ * the same kit.
  */
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { checkConfigFile, settingsFrom } from "../../src/kit/config.js";
 import { checkKitManifest, KitValidationError, parseKitManifest } from "../../src/kit/load.js";
 import { MAX_KIT_FILE_BYTES, MAX_KIT_YAML_DEPTH } from "../../src/kit/limits.js";
 import type { KitManifestInput } from "../../src/kit/schema.js";
@@ -150,6 +152,29 @@ describe("fuzzing kit.yaml", () => {
           expect(loaded.ok && loaded.value).toEqual(manifest);
         }),
         fuzzParams(300),
+      );
+    },
+    fuzzTimeout(),
+  );
+
+  it(
+    "the config file gives settings or located issues, within the time bound",
+    () => {
+      const piece = fc.constantFrom(
+        "registries:", "\n  ", "\n    ", "ghcr.io: ", '"m.local:5000": ', "index.docker.io: ", "mirrors: ", "pull_from_mirror: ", "fallback: ", "plain_http: ",
+        "insecure: ", "[m.local:5000/airgap]", "- ", "m.local/a/b", "http://m/x", "digest-only", "tag-only", "true", "false", "{", "}", "[", "]", ", ", ": ",
+        "&a ", "*a", "x", "\n", "# c",
+      );
+      const text = fc.oneof(fc.array(piece, { maxLength: 60 }).map((p) => p.join("")), { weight: 1, arbitrary: hugeFlat }, { weight: 1, arbitrary: deepNesting });
+      fc.assert(
+        fc.property(text, (t) => {
+          const checked = bounded(() => checkConfigFile(Buffer.from(t)), never);
+          if (!checked.ok) return;
+          const { value, issues } = checked.value;
+          expect(value === undefined).toBe(issues.length > 0);
+          if (value !== undefined) bounded(() => settingsFrom(value, "kit-config.yaml"), never);
+        }),
+        fuzzParams(150),
       );
     },
     fuzzTimeout(),

@@ -1,5 +1,6 @@
 /**
- * Fuzzing reference parsing (src/oras/reference.ts, src/kit/reference.ts):
+ * Fuzzing reference parsing (src/oras/reference.ts, src/kit/reference.ts,
+ * mirror locations in src/oras/mirror-location.ts):
  * any text parses or fails with one of our typed errors, quickly; what parses
  * formats back to its normalised spelling and parses to the same value.
  */
@@ -15,6 +16,7 @@ import {
   parseTargetReference,
 } from "../../src/oras/reference.js";
 import { MAX_REFERENCE_LENGTH } from "../../src/oras/limits.js";
+import { formatMirrorLocation, parseMirrorLocation } from "../../src/oras/mirror-location.js";
 import { bounded, fc, fuzzParams, fuzzTimeout, stringOf } from "../support/fuzz.js";
 
 const HEX = "0123456789abcdef";
@@ -42,7 +44,7 @@ describe("fuzzing references", () => {
         fc.property(referenceText, (text) => {
           for (const parse of [parseLayoutReference, parseTargetReference]) bounded(() => parse(text));
           // Registry references come from files (kit.yaml's image): their errors quote a bounded part of the input.
-          for (const parse of [parseReference, parseRegistryHost, parseKitReference, parseShortKitReference]) {
+          for (const parse of [parseReference, parseRegistryHost, parseKitReference, parseShortKitReference, parseMirrorLocation]) {
             const out = bounded(() => parse(text));
             if (!out.ok && !text.startsWith("oci:")) expect((out.error as Error).message.length).toBeLessThan(3 * MAX_REFERENCE_LENGTH);
           }
@@ -64,6 +66,7 @@ describe("fuzzing references", () => {
             [parseReference, formatReference],
             [parseTargetReference, formatReference],
             [parseKitReference, formatKitReference],
+            [parseMirrorLocation, formatMirrorLocation],
           ] as const) {
             const first = bounded(() => parse(text));
             if (!first.ok) continue;

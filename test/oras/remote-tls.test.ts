@@ -66,6 +66,16 @@ describe("TLS", () => {
     await new RemoteRegistry(tlsHost, { plainHttp: false, insecure: true }).ping();
   });
 
+  it("takes plain HTTP and insecure per registry host, a global true still winning", async () => {
+    const registries = new Map([[tlsHost, { plainHttp: false, insecure: true }]]);
+    await new RemoteRegistry(tlsHost, { registries }).ping();
+    // Another host is not affected: loopback, so plain HTTP, and a verified certificate were it HTTPS.
+    await new RemoteRegistry(plainHost, { registries }).ping();
+    const refused = await new RemoteRegistry(tlsHost, { registries: new Map([[tlsHost, { plainHttp: false }]]), retry: { maxAttempts: 1 } }).ping().catch((e: unknown) => e);
+    expect((refused as Error).message).toMatch(/TLS certificate not trusted/);
+    await new RemoteRegistry(tlsHost, { plainHttp: false, insecure: true, registries: new Map([[tlsHost, { insecure: false }]]) }).ping();
+  });
+
   it("explains a TLS handshake with a plain-HTTP server", async () => {
     const err = await new RemoteRegistry(plainHost, { plainHttp: false, retry: { maxAttempts: 1 } }).ping().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkError);

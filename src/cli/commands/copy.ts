@@ -6,7 +6,7 @@ import type { CopyProgressEvent } from "../../oras/copy/index.js";
 import { printError, printJson, printLine } from "../output.js";
 import { debugEnabled } from "../exit.js";
 import { copyProgress, createProgress } from "../progress/index.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
 interface CopyFlags extends RemoteFlags {
   concurrency?: string;
@@ -28,18 +28,21 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
     onProgress(event);
     debug?.(event);
   };
+  const { remote, mirrors } = await registrySettings(flags);
   const result = await sayingExpandedNames(
     [
       [srcText, srcRef],
       [dstText, dstRef],
     ],
-    () => copyReference(srcRef, dstRef, { remote: remoteOptions(flags), concurrency, dryRun, referrers: flags.recursive ?? false, onPlan, onProgress: listen }),
+    () => copyReference(srcRef, dstRef, { remote, sourceMirrors: mirrors, concurrency, dryRun, referrers: flags.recursive ?? false, onPlan, onProgress: listen }),
   ).finally(() => progress.finish());
 
   const dstName = formatReference({ ...dstRef, tag: undefined, digest: result.root.digest });
   if (flags.json) {
     printJson({
       source: formatReference(srcRef),
+      // The repository the source was read from: its own, or the mirror's that served it.
+      sourceEndpoint: formatReference({ ...result.sourceEndpoint, tag: undefined, digest: undefined }),
       destination: dstName,
       digest: result.root.digest,
       mediaType: result.root.mediaType,

@@ -6,7 +6,7 @@ import { readKitReference } from "../../kit/read-reference.js";
 import type { RemoteOptions } from "../../oras/remote/registry-client.js";
 import { ExitCode } from "../exit.js";
 import { printJson, printLine } from "../output.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
 interface DiffFlags extends RemoteFlags {
   json?: boolean;
@@ -27,7 +27,7 @@ interface DiffSide {
 }
 
 export async function run(a: string, b: string, flags: DiffFlags): Promise<number> {
-  const remote = remoteOptions(flags);
+  const remote = (await registrySettings(flags)).remote;
   const [left, right] = await Promise.all([loadSide(a, remote), loadSide(b, remote)]);
   const diff = diffKits(left.kit, right.kit);
   if (flags.json) {

@@ -4,7 +4,8 @@ import { parseKitReference } from "../../kit/reference.js";
 import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine } from "../output.js";
 import { formatTable } from "../table.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
+import { servedByMirror } from "../mirror-output.js";
 
 export async function run(ref: string, flags: RemoteFlags & { json?: boolean }): Promise<void> {
   // A file is a bundle (kit save's): inspecting it lists what it holds, as kit bundle ls does.
@@ -13,7 +14,8 @@ export async function run(ref: string, flags: RemoteFlags & { json?: boolean }):
     return bundle.run(ref, flags);
   }
   const parsed = parseKitReference(ref);
-  const info = await sayingExpandedNames([[ref, parsed]], () => inspectKit(parsed, { remote: remoteOptions(flags) }));
+  const { remote, mirrors } = await registrySettings(flags);
+  const info = await sayingExpandedNames([[ref, parsed]], () => inspectKit(parsed, { remote, mirrors }));
   if (flags.json) {
     // null, not an absent field, for an unpinned kit: the shape spec/cli.md gives.
     printJson({ ...info, image: info.image ?? null });
@@ -21,6 +23,7 @@ export async function run(ref: string, flags: RemoteFlags & { json?: boolean }):
   }
   const fields: [string, string][] = [
     ["Reference:", info.reference],
+    ...(servedByMirror(info.reference, info.endpoint) ? [["Mirror:", info.endpoint] as [string, string]] : []),
     ["Kit:", `${info.kit.name} ${info.kit.version}${info.kit.description ? ` - ${info.kit.description}` : ""}`],
     ["Image:", info.image ?? `${info.kit.image} (unpinned)`],
     ["Manifest:", `${info.mediaType} ${info.digest} (${info.size} bytes)`],

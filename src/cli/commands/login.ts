@@ -4,7 +4,7 @@ import { RemoteRegistry } from "../../oras/remote/registry.js";
 import { staticCredentials, storeDockerCredential } from "../../oras/remote/index.js";
 import { printLine, printWarning } from "../output.js";
 import { askOnTerminal, canPrompt } from "../prompt.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
 const MAX_PASSWORD_BYTES = 64 * 1024;
 
@@ -18,7 +18,7 @@ export async function run(registryText: string, flags: LoginFlags): Promise<void
   const registry = parseRegistryHost(registryText);
   const credential = await credentialFor(registry, flags);
   // Like docker login: check the credentials first, so wrong ones are never saved.
-  const check = new RemoteRegistry(registry, { ...remoteOptions(flags), credentials: staticCredentials({ [registry]: credential }) });
+  const check = new RemoteRegistry(registry, { ...(await registrySettings(flags)).remote, credentials: staticCredentials({ [registry]: credential }) });
   await check.ping();
   const stored = await storeDockerCredential(registry, credential);
   printLine(`Login succeeded for ${registry} (credentials saved in ${stored.location})`);

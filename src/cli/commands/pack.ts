@@ -1,6 +1,6 @@
 import { packKit } from "../../kit/push.js";
 import { printJson, printLine, printWarning } from "../output.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
 interface PackFlags extends RemoteFlags {
   output?: string;
@@ -14,7 +14,7 @@ export async function run(dir: string, flags: PackFlags): Promise<void> {
   // commander requires --output; the library parses it (a PATH with or without oci:).
   const result = await packKit(dir, flags.output!, {
     pin: flags.pin !== false,
-    remote: remoteOptions(flags),
+    remote: (await registrySettings(flags)).remote,
     ...(flags.created !== undefined ? { created: flags.created } : {}),
   });
   for (const warning of result.warnings) printWarning(warning);

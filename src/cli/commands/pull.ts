@@ -1,9 +1,10 @@
 import { pullKit } from "../../kit/pull.js";
 import { parseKitReference } from "../../kit/reference.js";
 import { sayingExpandedNames } from "../implied-registry.js";
+import { servedByMirror } from "../mirror-output.js";
 import { printJson, printLine } from "../output.js";
 import { copyProgress, createProgress } from "../progress/index.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
 interface PullFlags extends RemoteFlags {
   output?: string;
@@ -16,9 +17,11 @@ interface PullFlags extends RemoteFlags {
 export async function run(ref: string, flags: PullFlags): Promise<void> {
   const parsed = parseKitReference(ref);
   const progress = await createProgress(flags);
+  const { remote, mirrors } = await registrySettings(flags);
   const result = await sayingExpandedNames([[ref, parsed]], () =>
     pullKit(parsed, {
-      remote: remoteOptions(flags),
+      remote,
+      mirrors,
       allowUnpinned: flags.allowUnpinned ?? false,
       force: flags.force ?? false,
       ...(flags.output !== undefined ? { output: flags.output } : {}),
@@ -26,10 +29,11 @@ export async function run(ref: string, flags: PullFlags): Promise<void> {
     }),
   ).finally(() => progress.finish());
   if (flags.json) {
-    printJson({ reference: result.reference, digest: result.digest, kit: result.kit, image: result.image });
+    printJson({ reference: result.reference, digest: result.digest, kit: result.kit, image: result.image, endpoint: result.endpoint });
     return;
   }
   printLine(result.reference);
+  if (servedByMirror(result.reference, result.endpoint)) printLine(`pulled through the mirror ${result.endpoint}`);
   const [kitYaml, ...others] = result.files;
   if (kitYaml !== undefined) {
     // Say which image the written kit.yaml names, and why it is not pinned when it is not.

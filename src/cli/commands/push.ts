@@ -3,7 +3,7 @@ import { parseTargetReference } from "../../oras/reference.js";
 import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine, printWarning } from "../output.js";
 import { copyProgress, createProgress } from "../progress/index.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
 interface PushFlags extends RemoteFlags {
   tag?: string[];
@@ -17,11 +17,12 @@ interface PushFlags extends RemoteFlags {
 export async function run(ref: string, dir: string, flags: PushFlags): Promise<void> {
   const target = parseTargetReference(ref);
   const progress = await createProgress(flags);
+  const { remote } = await registrySettings(flags);
   const result = await sayingExpandedNames([[ref, target]], () =>
     pushKit(target, dir, {
       pin: flags.pin !== false,
       tags: flags.tag ?? [],
-      remote: remoteOptions(flags),
+      remote,
       attach: flags.attach ?? false,
       ...(flags.created !== undefined ? { created: flags.created } : {}),
       ...copyProgress(progress),

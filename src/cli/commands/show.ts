@@ -1,6 +1,6 @@
 import { kitYamlWithImage } from "../../kit/pinned-yaml.js";
 import { readKitReference } from "../../kit/read-reference.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 import { escapeControlInDocument } from "../terminal-text.js";
 
 /**
@@ -9,7 +9,7 @@ import { escapeControlInDocument } from "../terminal-text.js";
  * a terminal gets them with control characters made visible.
  */
 export async function run(ref: string, flags: RemoteFlags & { readme?: boolean }): Promise<void> {
-  const { content } = await readKitReference(ref, { remote: remoteOptions(flags) });
+  const { content } = await readKitReference(ref, { remote: (await registrySettings(flags)).remote });
   const [kitYaml, readme] = content.layers;
   let bytes: Buffer;
   if (flags.readme) bytes = readme.bytes;

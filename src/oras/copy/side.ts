@@ -9,6 +9,8 @@ import { OciError, withContext } from "../errors.js";
 export type CopySide = "source" | "destination";
 
 const PREFIX = "copy: ";
+/** The side each marked error came from, so a caller can tell without reading messages. */
+const sides = new WeakMap<OciError, CopySide>();
 
 function nameOf(target: object): string {
   const name = (target as { name?: unknown }).name;
@@ -19,7 +21,14 @@ function nameOf(target: object): string {
 export function onSide(err: unknown, side: CopySide, target: object): unknown {
   if (!(err instanceof OciError) || err.message.startsWith(PREFIX)) return err;
   const doing = side === "source" ? "reading from the source" : "writing to the destination";
-  return withContext(err, `${PREFIX}${doing}${nameOf(target)}`);
+  const marked = withContext(err, `${PREFIX}${doing}${nameOf(target)}`);
+  sides.set(marked, side);
+  return marked;
+}
+
+/** The side a copy error was marked with; undefined for an error copy did not mark. */
+export function failedSide(err: OciError): CopySide | undefined {
+  return sides.get(err);
 }
 
 /** Run one operation against one side of the copy, marking its failure. */

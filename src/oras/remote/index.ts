@@ -20,3 +20,4 @@ export {
   type DockerConfigOptions,
 } from "./auth/docker-config.js";
 export type { ManifestContent } from "./manifests.js";
+export { hostOptions, type RegistryHostOptions } from "./registry-client.js";

@@ -17,11 +17,21 @@ import { backoffDelay, DEFAULT_RETRY_POLICY, passesDeadline, pause, retryLayer, 
 import { asOperation, resolveTimeouts, startOperation, type Operation, type Timeouts } from "./timeouts.js";
 import type { UploadPolicy } from "./upload-policy.js";
 
+/** How to reach one registry host, where it differs from the options for every registry. */
+export interface RegistryHostOptions {
+  /** As RemoteOptions.plainHttp, for this host (a global `plainHttp: true` still wins). */
+  plainHttp?: boolean;
+  /** Skip TLS certificate verification for this host (as does a global `insecure: true`). */
+  insecure?: boolean;
+}
+
 export interface RemoteOptions {
   /** true: always plain HTTP; false: always HTTPS; undefined: HTTPS except for loopback registries. */
   plainHttp?: boolean;
   /** Skip TLS certificate verification. */
   insecure?: boolean;
+  /** Per registry (`host[:port]`, Docker Hub as docker.io): plain HTTP or skipping verification for that host only. */
+  registries?: ReadonlyMap<string, RegistryHostOptions>;
   /**
    * Where credentials come from; anonymous when absent. Asked whenever a
    * request needs a credential, so a provider that does I/O memoises its
@@ -60,6 +70,14 @@ export interface RemoteOptions {
   /** Default: the process-wide undici Agent (or proxy agents, per `proxy`). */
   dispatcher?: Dispatcher;
   upload?: Partial<UploadPolicy>;
+}
+
+/** plainHttp and insecure as they apply to `registry`: true globally is true everywhere, else the host's own setting, else the global one. */
+export function hostOptions(options: Pick<RemoteOptions, "plainHttp" | "insecure" | "registries">, registry: string): RegistryHostOptions {
+  const host = options.registries?.get(registry);
+  const plainHttp = options.plainHttp === true ? true : (host?.plainHttp ?? options.plainHttp);
+  const insecure = options.insecure === true || host?.insecure === true;
+  return { ...(plainHttp !== undefined ? { plainHttp } : {}), insecure };
 }
 
 export function registryScheme(registry: string, plainHttp?: boolean): "http:" | "https:" {
@@ -107,12 +125,13 @@ export class RegistryClient {
   constructor(registry: string, options: RemoteOptions = {}) {
     this.registry = registry;
     this.options = options;
-    this.origin = `${registryScheme(registry, options.plainHttp)}//${registryEndpoint(registry)}`;
+    const host = hostOptions(options, registry);
+    this.origin = `${registryScheme(registry, host.plainHttp)}//${registryEndpoint(registry)}`;
     this.authCache = options.authCache ?? new AuthCache();
     this.features = (options.capabilities ?? new RegistryCapabilities()).of(registry);
     this.loginCommand = options.loginCommand ?? DEFAULT_LOGIN_COMMAND;
     this.timeouts = resolveTimeouts(options.timeouts);
-    const connection: ConnectionOptions = { insecure: options.insecure ?? false, connectTimeoutMs: this.timeouts.connectMs };
+    const connection: ConnectionOptions = { insecure: host.insecure ?? false, connectTimeoutMs: this.timeouts.connectMs };
     if (options.proxy) connection.proxy = options.proxy;
     const base = options.dispatcher ? undiciSend(options.dispatcher, this.timeouts) : connectionSend(connection, this.timeouts);
     const retryOpts: RetryLayerOptions = { registry };
