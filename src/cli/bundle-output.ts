@@ -6,7 +6,7 @@ import { formatTable } from "./table.js";
 const SHORT_DIGEST = "sha256:".length + 12;
 
 export interface BundleEntryJson {
-  kind: "kit" | "image" | null;
+  kind: "kit" | "image" | "attachment" | null;
   reference: string | null;
   digest: string;
   mediaType: string;

@@ -143,7 +143,9 @@ export function buildProgram(): Command {
       .option("--compress <kind>", "none, gzip, or zstd (Node.js 22.15 or later)", "none")
       .option("--force", "replace an existing file")
       .option("--allow-unpinned", "accept a kit whose image is not pinned by digest (its image is saved as its tag resolves now)")
-      .option("--json", 'print {"bundle", "compression", "entries", "blobs", "bytes"}'),
+      .option("--no-referrers", "leave out what is attached to the kits and images (signatures, SBOMs, referrers)")
+      .option("--json", 'print {"bundle", "compression", "entries", "blobs", "bytes"}')
+      .option("-q, --quiet", QUIET_HELP),
   ).action(lazy(() => import("./commands/save.js")));
 
   addRemoteFlags(
@@ -154,7 +156,9 @@ export function buildProgram(): Command {
       .option("--to <location>", "load into this registry instead: HOST[:PORT][/PREFIX], each repository keeping its path under PREFIX")
       .option("--repository <repo>", "REGISTRY/REPO that entries named by a bare tag (or by nothing) came from")
       .option("--allow-unpinned", "accept kits whose image is not pinned by digest")
-      .option("--json", 'print {"bundle", "compression", "destination", "entries", "stats"}'),
+      .option("--no-referrers", "leave out what the bundle holds attached to its kits and images (signatures, SBOMs, referrers)")
+      .option("--json", 'print {"bundle", "compression", "destination", "entries", "stats"}')
+      .option("-q, --quiet", QUIET_HELP),
   ).action(lazy(() => import("./commands/load.js")));
 
   const bundle = program.command("bundle").description("look into bundle files (kit save writes them)");

@@ -83,7 +83,8 @@ export interface StoreWriter {
   /** Record a kit, as KitStore.add() does. */
   addKit(blobs: StoreBlobs, kit: KitConfig, references: readonly (string | RegistryReference)[]): Promise<void>;
   /** Record an image whose content is stored (manifests pushed children first) under its full reference. */
-  addImage(root: Descriptor, reference: string | RegistryReference): Promise<void>;
+  /** `kind`: "image" (a base image, default) or "attachment" (a signature, SBOM or referrer of what the store holds). */
+  addImage(root: Descriptor, reference: string | RegistryReference, kind?: "image" | "attachment"): Promise<void>;
 }
 
 export class KitStore {
@@ -165,11 +166,11 @@ export class KitStore {
     const writer: StoreWriter = {
       layout: this.layout,
       addKit: (blobs, kit, references) => this.kitRecord(blobs, kit, references)(),
-      addImage: async (root, reference) => {
+      addImage: async (root, reference, kind = "image") => {
         const name = recordedReference(reference, root.digest);
         validateRefName(name);
-        const { mediaType, digest, size } = root;
-        await this.layout.tag({ mediaType, digest, size, annotations: { [Annotation.Kind]: "image" } }, name);
+        const { mediaType, digest, size, artifactType } = root;
+        await this.layout.tag({ mediaType, digest, size, ...(artifactType !== undefined ? { artifactType } : {}), annotations: { [Annotation.Kind]: kind } }, name);
       },
     };
     return this.locked(() => this.layout.batch(() => fn(writer)));
@@ -245,7 +246,7 @@ export class KitStore {
     for (const { name, descriptor } of await this.layout.listReferences()) {
       // Our entries carry the kit artifactType; another tool's (skopeo, kit copy) may have none. Base images are not kits.
       const candidate =
-        descriptor.annotations?.[Annotation.Kind] !== "image" &&
+        (descriptor.annotations?.[Annotation.Kind] ?? "kit") === "kit" &&
         (descriptor.artifactType === undefined ? descriptor.mediaType === MediaType.ImageManifest : descriptor.artifactType === KIT_ARTIFACT_TYPE);
       if (!candidate) continue;
       if (!kits.has(descriptor.digest)) kits.set(descriptor.digest, await this.validatedKit(descriptor.digest));

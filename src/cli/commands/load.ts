@@ -1,20 +1,28 @@
 import { loadBundle } from "../../kit/bundle/load.js";
 import { printJson, printLine } from "../output.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { bundleProgressListener } from "../progress/bundle.js";
+import { createProgress } from "../progress/index.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
 interface LoadFlags extends RemoteFlags {
   to?: string;
   repository?: string;
   allowUnpinned?: boolean;
   json?: boolean;
+  quiet?: boolean;
+  referrers?: boolean;
 }
 
 export async function run(file: string, flags: LoadFlags): Promise<void> {
+  const remote = flags.to !== undefined ? (await registrySettings(flags)).remote : undefined;
+  const progress = await createProgress(flags);
   const result = await loadBundle(file, {
-    ...(flags.to !== undefined ? { to: flags.to, remote: remoteOptions(flags) } : {}),
+    ...(flags.to !== undefined ? { to: flags.to, remote } : {}),
     ...(flags.repository !== undefined ? { repository: flags.repository } : {}),
     allowUnpinned: flags.allowUnpinned ?? false,
-  });
+    referrers: flags.referrers !== false,
+    onProgress: bundleProgressListener(progress),
+  }).finally(() => progress.finish());
   if (flags.json) {
     printJson(result);
     return;

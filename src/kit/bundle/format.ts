@@ -8,8 +8,12 @@ import { InvalidContentError, isDigest, parseDigest, UnsupportedError } from "..
 export const OCI_LAYOUT_ENTRY = "oci-layout";
 export const INDEX_ENTRY = "index.json";
 
-/** What an index.json entry is (Annotation.Kind): a kit, or an image (a kit's base image). */
-export type BundleEntryKind = "kit" | "image";
+/**
+ * What an index.json entry is (Annotation.Kind): a kit, an image (a kit's
+ * base image), or an attachment of either (a referrer, or a cosign
+ * `sha256-<hex>.sig|.att|.sbom` tag: signatures, attestations, SBOMs).
+ */
+export type BundleEntryKind = "kit" | "image" | "attachment";
 
 /** Tar entry name of a blob: `blobs/<alg>/<hex>`. */
 export function blobEntryName(digest: string): string {

@@ -39,14 +39,17 @@ export function parseOriginRepository(text: string): RegistryReference {
   return ref;
 }
 
-export function nameRoots(bundle: VerifiedBundle, repository: RegistryReference | undefined): NamedRoot[] {
+/** `referrers: false` leaves out the bundle's attachments (signatures, SBOMs, referrers of its kits and images). */
+export function nameRoots(bundle: VerifiedBundle, repository: RegistryReference | undefined, opts: { referrers?: boolean } = {}): NamedRoot[] {
   const reachable = new Set<string>();
   for (const root of bundle.roots) {
     for (const node of root.nodes) if (node.descriptor.digest !== root.descriptor.digest) reachable.add(node.descriptor.digest);
   }
   const named: NamedRoot[] = [];
   for (const [i, root] of bundle.roots.entries()) {
-    const kind: BundleEntryKind = root.content !== undefined ? "kit" : "image";
+    // An attachment stays one even when it is a kit (a kit attached to its image, under the image's repository).
+    const kind: BundleEntryKind = root.kind === "attachment" ? "attachment" : root.content !== undefined ? "kit" : "image";
+    if (kind === "attachment" && opts.referrers === false) continue;
     const entry = `index.json entry ${i + 1} (${root.reference === undefined ? root.descriptor.digest : JSON.stringify(root.reference)}) of ${bundle.file.where}`;
     const digest = root.descriptor.digest;
     if (root.reference === undefined) {

@@ -22,7 +22,8 @@ export async function loadIntoStore(
   named: readonly NamedRoot[],
   opts: { store?: string | KitStore; onProgress?: BundleProgress },
 ): Promise<{ roots: LoadedRoot[]; stats: LoadStats; store: string }> {
-  const images = named.filter((n) => n.kind === "image");
+  // Base images and attachments alike: content recorded under its original reference, not a kit.
+  const images = named.filter((n) => n.kind !== "kit");
   const kits = named.filter((n) => n.kind === "kit");
   // Kits are written from the bytes the check read; only the images' blobs come from the tar again.
   const needs = new Map<string, Descriptor>();
@@ -70,7 +71,7 @@ export async function loadIntoStore(
         await count(node.descriptor);
         await writer.layout.push(node.descriptor, bundle.manifests.get(node.descriptor.digest)!);
       }
-      await writer.addImage(n.root.descriptor, n.original);
+      await writer.addImage(n.root.descriptor, n.original, n.kind === "attachment" ? "attachment" : "image");
     }
     for (const n of kits) {
       const content = n.root.content!;

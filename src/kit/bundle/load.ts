@@ -27,6 +27,8 @@ export interface LoadBundleOptions {
   remote?: RemoteOptions;
   /** Accept kits pushed with --no-pin. */
   allowUnpinned?: boolean;
+  /** Load what is attached to the kits and images too (signatures, SBOMs, referrers). Default true. */
+  referrers?: boolean;
   onProgress?: BundleProgress;
 }
 
@@ -57,7 +59,7 @@ export async function loadBundle(path: string, opts: LoadBundleOptions = {}): Pr
   const repository = opts.repository === undefined ? undefined : parseOriginRepository(opts.repository);
   const file = await openBundleFile(path, "kit load");
   const verified = await verifyBundle(file, { ...(opts.allowUnpinned ? { allowUnpinned: true } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
-  const named = nameRoots(verified, repository);
+  const named = nameRoots(verified, repository, { referrers: opts.referrers ?? true });
   if (named.length === 0) throw new InvalidContentError(`${file.where} holds nothing to load: its index.json lists no entry`);
   const progress = opts.onProgress ? { onProgress: opts.onProgress } : {};
   let loaded: { roots: LoadedRoot[]; stats: LoadStats; destination: string };

@@ -11,7 +11,7 @@ export type BundlePhase = "save" | "verify" | "load";
 
 export type BundleProgressEvent =
   /** A phase begins: how many blobs (manifests included) and bytes it will go through, when known (verify reads to find out). */
-  | { type: "phase"; phase: BundlePhase; blobs?: number; bytes?: number }
+  | { type: "phase"; phase: BundlePhase; blobs?: number; bytes?: number; items?: readonly Descriptor[] }
   | { type: "start"; phase: BundlePhase; descriptor: Descriptor }
   /** Cumulative bytes of this blob so far. */
   | { type: "bytes"; phase: BundlePhase; descriptor: Descriptor; transferred: number }

@@ -40,7 +40,7 @@ export function rootOf(entry: Descriptor): BundleRoot {
   if (Object.keys(others).length > 0) descriptor.annotations = others;
   const declared = others[Annotation.Kind];
   const kind: BundleEntryKind | undefined =
-    declared === "kit" || declared === "image" ? declared : entry.artifactType === KIT_ARTIFACT_TYPE ? "kit" : undefined;
+    declared === "kit" || declared === "image" || declared === "attachment" ? declared : entry.artifactType === KIT_ARTIFACT_TYPE ? "kit" : undefined;
   const root: BundleRoot = { kind, reference, descriptor };
   const name = others[Annotation.Title];
   const version = others[Annotation.Version];

@@ -10,6 +10,7 @@ import { type Descriptor, InvalidContentError, MemoryStore, parseDigest, type Re
 import { planCopy, type CopyPlan } from "../../oras/copy/index.js";
 import type { CopySource } from "../../oras/index.js";
 import type { RemoteOptions } from "../../oras/remote/index.js";
+import { findAttachments } from "../attachments.js";
 import { kitClosure } from "../closure.js";
 import type { KitReference } from "../reference.js";
 import { entryDescriptor, type KitStore } from "../store.js";
@@ -22,6 +23,8 @@ export interface SavePlanOptions {
   store?: string | KitStore;
   /** Manifest fetches at once while planning. */
   concurrency?: number;
+  /** Carry what is attached to every kit and image (referrers, cosign .sig/.att/.sbom tags). Default true. */
+  referrers?: boolean;
   signal?: AbortSignal;
 }
 
@@ -75,6 +78,7 @@ export async function planBundle(references: readonly (string | KitReference)[],
     const imageDesc: Descriptor = { mediaType: resolved.mediaType, digest: resolved.digest, size: resolved.size };
     sourced.push({ root: { kind: "image", reference: rootName(image.reference, resolved.digest), descriptor: imageDesc }, source: image.source, ref: image.reference });
   }
+  if (opts.referrers !== false) sourced.push(...(await attachmentRoots(sourced, signal)));
   const roots = distinctRoots(sourced);
 
   const manifests = new Map<string, PlannedBlob>();
@@ -113,6 +117,36 @@ export async function planBundle(references: readonly (string | KitReference)[],
     bytes: all.reduce((sum, b) => sum + b.descriptor.size, 0),
     resolvedUnpinned,
   };
+}
+
+/**
+ * What is attached to each root and to every manifest under it, as roots of
+ * its own: named `REPO:sha256-<hex>.sig` (cosign's tags, kept as tags) or
+ * `REPO@DIGEST` (referrers), in the repository of what they are attached to.
+ * They follow their subjects in index.json.
+ */
+async function attachmentRoots(sourced: readonly SourcedRoot[], signal: { signal?: AbortSignal }): Promise<SourcedRoot[]> {
+  const out: SourcedRoot[] = [];
+  const empty = new MemoryStore("the bundle");
+  // Per repository: a kit attached to its image (kit push --attach) travels into the image's repository as well.
+  const key = (ref: RegistryReference, digest: string, tag?: string) => `${ref.registry}/${ref.repository} ${digest} ${tag ?? ""}`;
+  const seen = new Set(sourced.map((s) => key(s.ref, s.root.descriptor.digest, s.ref.digest === undefined ? s.ref.tag : undefined)));
+  const untagged = new Set(sourced.map((s) => key(s.ref, s.root.descriptor.digest)));
+  for (const { root, source, ref } of sourced) {
+    const plan = await planCopy(source, empty, root.descriptor, signal);
+    const manifests = plan.nodes.filter((n) => n.kind === "manifest").map((n) => n.descriptor);
+    for (const a of await findAttachments(source, manifests, signal)) {
+      const k = key(ref, a.descriptor.digest, a.tag);
+      if (seen.has(k) || (a.tag === undefined && untagged.has(key(ref, a.descriptor.digest)))) continue;
+      seen.add(k);
+      untagged.add(key(ref, a.descriptor.digest));
+      const named: RegistryReference = a.tag !== undefined ? { ...ref, tag: a.tag, digest: undefined } : { ...ref, tag: undefined, digest: a.descriptor.digest };
+      const descriptor: Descriptor = { mediaType: a.descriptor.mediaType, digest: a.descriptor.digest, size: a.descriptor.size };
+      if (a.descriptor.artifactType !== undefined) descriptor.artifactType = a.descriptor.artifactType;
+      out.push({ root: { kind: "attachment", reference: rootName(named, a.descriptor.digest), descriptor }, source, ref: named });
+    }
+  }
+  return out;
 }
 
 /**

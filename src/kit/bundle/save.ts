@@ -76,7 +76,13 @@ async function writeBundle(plan: SavePlan, output: string, compression: BundleCo
   const writer = await tarFileWriter();
   const temp = tempPathFor(resolvePath(output));
   const onProgress = opts.onProgress;
-  onProgress?.({ type: "phase", phase: "save", blobs: plan.manifests.length + plan.blobs.length, bytes: plan.bytes });
+  onProgress?.({
+    type: "phase",
+    phase: "save",
+    blobs: plan.manifests.length + plan.blobs.length,
+    bytes: plan.bytes,
+    items: [...plan.manifests, ...plan.blobs].map((b) => b.descriptor),
+  });
   const squeeze = compressor(compression);
   const sink = createWriteStream(temp, { flags: "wx", mode: 0o644, flush: true });
   let done = false;

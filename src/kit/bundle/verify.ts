@@ -273,7 +273,8 @@ class BundleScan {
       if (!isKit) continue;
       const where = `kit ${root.reference ?? root.descriptor.digest} in ${this.file.where}`;
       root.content = await readKitContent(storage, root.descriptor, manifest, where, { allowUnpinned });
-      root.kind = "kit";
+      // Checked as a kit either way; one attached to its image stays an attachment of that image's repository.
+      if (root.kind !== "attachment") root.kind = "kit";
     }
     return { file: this.file, roots, manifests };
   }
