@@ -1,5 +1,6 @@
 /**
- * Reading kit.yaml: bounded, strict YAML with every problem located at
+ * Reading kit.yaml (and any YAML document of ours, through
+ * checkYamlDocument): bounded, strict YAML with every problem located at
  * FILE:LINE:COL and named by its field path. Bounded in bytes, tokens,
  * nesting and alias expansions (src/kit/limits.ts), so no input costs more
  * than a fraction of a second or overflows the stack.
@@ -7,11 +8,11 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from "yaml";
-import type { core } from "zod/mini";
+import type { core, ZodMiniType } from "zod/mini";
 import { InvalidContentError, IoError, NotFoundError, OciError, readFileBounded } from "../oras/content.js";
 import { MAX_ALIAS_EXPANSIONS, MAX_KIT_FILE_BYTES } from "./limits.js";
 import { KitManifestSchema, type KitManifest } from "./schema.js";
-import { yamlBudgetProblem } from "./yaml-budget.js";
+import { KIT_YAML_BUDGET, yamlBudgetProblem, type YamlBudget } from "./yaml-budget.js";
 
 export const KIT_FILE = "kit.yaml";
 
@@ -29,10 +30,14 @@ export class KitValidationError extends InvalidContentError {
     readonly file: string,
     readonly issues: KitIssue[],
   ) {
-    const first = issues[0]!;
-    const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : "";
-    super(`${formatIssue(file, first)}${more}`, { hint: `run "kit validate ${file}" to see every problem` });
+    super(formatIssues(file, issues), { hint: `run "kit validate ${file}" to see every problem` });
   }
+}
+
+/** The first problem, located, and how many more there are: one line for an error message. */
+export function formatIssues(file: string, issues: readonly KitIssue[]): string {
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : "";
+  return `${formatIssue(file, issues[0]!)}${more}`;
 }
 
 export function formatIssue(file: string, issue: KitIssue): string {
@@ -91,11 +96,45 @@ export function parseKitManifest(bytes: Uint8Array, file = KIT_FILE): KitManifes
 
 /** Every problem in kit.yaml bytes, located; `value` is set only when there are none. */
 export function checkKitManifest(bytes: Uint8Array): { value?: KitManifest; issues: KitIssue[] } {
-  if (bytes.length > MAX_KIT_FILE_BYTES) {
-    return { issues: [{ path: "", message: `file exceeds the limit of ${MAX_KIT_FILE_BYTES} bytes`, line: 0, column: 0 }] };
+  return checkYamlDocument(bytes, KIT_YAML);
+}
+
+/**
+ * One kind of YAML document read the way kit.yaml is (kit.yaml, a mirror
+ * list): its schema, its limits, and the words for a document of nothing.
+ */
+export interface YamlDocumentKind<T> {
+  schema: ZodMiniType<T>;
+  maxBytes: number;
+  budget: YamlBudget;
+  /** Said of an empty document. */
+  empty: string;
+  /** Said of a document that is not a mapping. */
+  notMapping: string;
+  /** Field names an unknown key may be a typo of ("did you mean"). */
+  knownKeys: readonly string[];
+}
+
+const KIT_YAML: YamlDocumentKind<KitManifest> = {
+  schema: KitManifestSchema,
+  maxBytes: MAX_KIT_FILE_BYTES,
+  budget: KIT_YAML_BUDGET,
+  empty: "the file is empty; a kit needs at least name, version and image",
+  notMapping: "the document must be a mapping of fields (name: …, version: …)",
+  knownKeys: ["name", "version", "description", "image", "secrets", "required", "optional", "exposes", "port", "protocol", "resources", "memory_mb", "vcpus", "max_memory_mb", "max_vcpus", "egress"],
+};
+
+/**
+ * Every problem in a YAML document of `kind`, each at its line and column
+ * with its field path; `value` is set only when there are none. Bounded in
+ * bytes, tokens, nesting and alias expansions before the schema sees it.
+ */
+export function checkYamlDocument<T>(bytes: Uint8Array, kind: YamlDocumentKind<T>): { value?: T; issues: KitIssue[] } {
+  if (bytes.length > kind.maxBytes) {
+    return { issues: [{ path: "", message: `file exceeds the limit of ${kind.maxBytes} bytes`, line: 0, column: 0 }] };
   }
   const text = Buffer.from(bytes).toString("utf8");
-  const overBudget = yamlBudgetProblem(text);
+  const overBudget = yamlBudgetProblem(text, kind.budget);
   if (overBudget !== undefined) return { issues: [{ path: "", message: overBudget.message, ...linePosition(text, overBudget.offset) }] };
   const lines = new LineCounter();
   // Duplicate keys are found by duplicateKeys(), in one pass: the parser's own check compares every pair of keys.
@@ -125,16 +164,14 @@ export function checkKitManifest(bytes: Uint8Array): { value?: KitManifest; issu
     return { issues: [{ path: "", message: `cannot read YAML: ${message}`, line: 1, column: 1 }] };
   }
 
-  if (data === null || data === undefined) {
-    return { issues: [{ path: "", message: "the file is empty; a kit needs at least name, version and image", line: 1, column: 1 }] };
-  }
+  if (data === null || data === undefined) return { issues: [{ path: "", message: kind.empty, line: 1, column: 1 }] };
   if (typeof data !== "object" || Array.isArray(data)) {
-    return { issues: [{ path: "", message: "the document must be a mapping of fields (name: …, version: …)", ...at(doc.contents?.range?.[0]) }] };
+    return { issues: [{ path: "", message: kind.notMapping, ...at(doc.contents?.range?.[0]) }] };
   }
 
-  const result = KitManifestSchema.safeParse(data);
+  const result = kind.schema.safeParse(data);
   if (result.success) return { value: result.data, issues: [] };
-  const issues = result.error.issues.flatMap((issue) => locateIssue(doc, issue, at));
+  const issues = result.error.issues.flatMap((issue) => locateIssue(doc, issue, at, kind.knownKeys));
   issues.sort((a, b) => a.line - b.line || a.column - b.column);
   return { issues };
 }
@@ -168,8 +205,13 @@ function linePosition(text: string, offset: number): { line: number; column: num
   return { line, column: offset - lineStart + 1 };
 }
 
-function locateIssue(doc: Document, issue: core.$ZodIssue, at: Locator): KitIssue[] {
+function locateIssue(doc: Document, issue: core.$ZodIssue, at: Locator, knownKeys: readonly string[]): KitIssue[] {
   const keys = issue.path as (string | number)[];
+  if (issue.code === "invalid_union") {
+    // Report the problems of the one alternative whose type the value has (a string, a mapping), not "Invalid input".
+    const typed = issue.errors.filter((branch) => !branch.some((e) => e.path.length === 0 && e.code === "invalid_type"));
+    if (typed.length === 1) return typed[0]!.flatMap((e) => locateIssue(doc, { ...e, path: [...keys, ...e.path] }, at, knownKeys));
+  }
   if (issue.code === "unrecognized_keys") {
     // Point at each unknown key itself, so a typo is found where it was typed.
     const parent = nodeAt(doc, keys);
@@ -179,7 +221,7 @@ function locateIssue(doc: Document, issue: core.$ZodIssue, at: Locator): KitIssu
     return issue.keys.map((key) => {
       const keyPath = formatPath([...keys, key]);
       const keyNode = keyNodes.get(key);
-      const suggestion = suggestKey(key);
+      const suggestion = suggestKey(key, knownKeys);
       return {
         path: keyPath,
         message: `unknown field${suggestion ? ` (did you mean "${suggestion}"?)` : ""}`,
@@ -210,11 +252,9 @@ export function formatPath(keys: readonly (string | number)[]): string {
   return out;
 }
 
-const KNOWN_KEYS = ["name", "version", "description", "image", "secrets", "required", "optional", "exposes", "port", "protocol", "resources", "memory_mb", "vcpus", "max_memory_mb", "max_vcpus", "egress"];
-
 /** The known field one edit away (or a plural/singular slip), for "did you mean". */
-function suggestKey(key: string): string | undefined {
-  return KNOWN_KEYS.find((known) => {
+function suggestKey(key: string, knownKeys: readonly string[]): string | undefined {
+  return knownKeys.find((known) => {
     const limit = Math.max(1, Math.floor(known.length / 5));
     // Lengths further apart than the limit cannot be within it: skip the quadratic distance (a file may hold thousands of keys).
     return known !== key && Math.abs(known.length - key.length) <= limit && editDistance(known, key) <= limit;
