@@ -8,10 +8,13 @@ export {
   checkKitManifest,
   parseKitManifest,
   formatIssue,
+  formatIssues,
+  checkYamlDocument,
   KitValidationError,
   KIT_FILE,
   type KitIssue,
   type LoadedKit,
+  type YamlDocumentKind,
 } from "./kit/load.js";
 export * from "./kit/limits.js";
 export { initKit, PLACEHOLDER_IMAGE, type InitOptions, type InitResult } from "./kit/init.js";
@@ -52,3 +55,19 @@ export { dockerCredentials } from "./oras/remote/auth/docker-config.js";
 export { diffKits, type KitDiff, type KitChange, type ChangeKind, type DiffableKit } from "./kit/diff.js";
 export { readKitReference, type ReadKit, type ReadKitReferenceOptions } from "./kit/read-reference.js";
 export { kitYamlWithImage } from "./kit/pinned-yaml.js";
+export {
+  mirrorKits,
+  executeMirror,
+  type MirrorPlan,
+  type MirrorRoot,
+  type MirrorRootKind,
+  type MirrorRootResult,
+  type MirrorResult,
+  type MirrorTag,
+  type MirrorInput,
+  type MirrorOptions,
+  type ExecuteMirrorOptions,
+  type MirrorProgressEvent,
+} from "./kit/mirror.js";
+export { readMirrorList, parseMirrorList, checkMirrorList, type MirrorList, type MirrorListEntry, type MirrorListRepository } from "./kit/mirror-list.js";
+export { parseSemverRange, parseTagGlob, tagVersion, compareVersions, type SemVer } from "./kit/tag-selection.js";

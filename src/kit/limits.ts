@@ -23,3 +23,7 @@ export const MAX_ALIAS_EXPANSIONS = 100;
 export const MAX_KIT_YAML_TOKENS = 10_000;
 /** Nesting of collections in kit.yaml (the schema needs 4); deeper only overflows the parser's stack. */
 export const MAX_KIT_YAML_DEPTH = 32;
+/** A `kit mirror -f` list: references and repositories, a line or three each. */
+export const MAX_MIRROR_LIST_BYTES = 1 * MiB;
+/** YAML tokens in a mirror list: about ten a kit, so some 5,000 kits, parsed in a fraction of a second. */
+export const MAX_MIRROR_LIST_TOKENS = 50_000;
