@@ -1,10 +1,8 @@
-import { UsageError } from "../../oras/errors.js";
 import { formatReference, parseTargetReference } from "../../oras/reference.js";
 import { copyReference } from "../../oras/targets.js";
 import { sayingExpandedNames } from "../implied-registry.js";
-import type { CopyProgressEvent } from "../../oras/copy/index.js";
-import { printError, printJson, printLine } from "../output.js";
-import { debugEnabled } from "../exit.js";
+import { debugProgress, parseConcurrency } from "../copy-flags.js";
+import { printJson, printLine } from "../output.js";
 import { remoteOptions, type RemoteFlags } from "../remote-options.js";
 
 interface CopyFlags extends RemoteFlags {
@@ -48,23 +46,4 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
     printLine(`would copy ${result.plan.bytesToTransfer} of ${result.plan.totalBytes} bytes`);
   }
   printLine(result.root.digest);
-}
-
-/** With --debug, a line for each blob upload copy begins again. */
-function debugProgress(): { onProgress?: (event: CopyProgressEvent) => void } {
-  if (!debugEnabled(process.argv)) return {};
-  return {
-    onProgress: (event) => {
-      if (event.type !== "retry") return;
-      const reason = event.error instanceof Error ? event.error.message : String(event.error);
-      printError(`kit: debug: ${reason}; sending blob ${event.node.descriptor.digest} again (attempt ${event.attempt})`);
-    },
-  };
-}
-
-function parseConcurrency(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`invalid --concurrency "${text}": use an integer from 1 to 64`);
-  return n;
 }
