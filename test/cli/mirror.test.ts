@@ -200,21 +200,25 @@ describe("kit mirror", () => {
     await expectNoHoles();
   });
 
-  it("uploads a layer two kits' images share once, and mounts it into the second repository", async () => {
+  it("uploads a layer two kits' images share once, mounts it into the second repository, skips it in the first again", async () => {
     // Same seed and shared layer size: one identical layer; own layers of other sizes differ.
     const x = await buildImage({ url: a.url, repo: "kit/base-x" }, { seed: "pair", sharedLayerSizes: [MB], layerSizes: [4096], tag: "1" });
     const y = await buildImage({ url: a.url, repo: "kit/base-y" }, { seed: "pair", sharedLayerSizes: [MB], layerSizes: [8192], tag: "1" });
-    // And a second version of x in x's repository: the layer is there by the time it is copied.
-    const x2 = await buildImage({ url: a.url, repo: "kit/base-x" }, { seed: "pair", sharedLayerSizes: [MB], layerSizes: [16384], tag: "2" });
+    const kitX1 = await push(`${a.host}/org/kit-x:1.0.0`, await kitDir("kit-x", "1.0.0", `${a.host}/kit/base-x:1`));
+    await push(`${a.host}/org/kit-y:1.0.0`, await kitDir("kit-y", "1.0.0", `${a.host}/kit/base-y:1`));
+    // base-x:1 then moves to a second version, which kit-x 2.0.0 pins: the layer is in x's repository by the time it
+    // is copied, and the tag base-x:1 is claimed at two digests.
+    const x2 = await buildImage({ url: a.url, repo: "kit/base-x" }, { seed: "pair", sharedLayerSizes: [MB], layerSizes: [16384], tag: "1" });
+    const kitX2 = await push(`${a.host}/org/kit-x:2.0.0`, await kitDir("kit-x", "2.0.0", `${a.host}/kit/base-x:1`));
     const shared = x.layers[0]!.digest;
     expect([y.layers[0]!.digest, x2.layers[0]!.digest]).toEqual([shared, shared]);
-    await push(`${a.host}/org/kit-x:1.0.0`, await kitDir("kit-x", "1.0.0", `${a.host}/kit/base-x:1`));
-    await push(`${a.host}/org/kit-y:1.0.0`, await kitDir("kit-y", "1.0.0", `${a.host}/kit/base-y:1`));
-    await push(`${a.host}/org/kit-x:2.0.0`, await kitDir("kit-x", "2.0.0", `${a.host}/kit/base-x:2`));
 
     const kits = ["kit-x:1.0.0", "kit-y:1.0.0", "kit-x:2.0.0"].map((k) => `${a.host}/org/${k}`);
     const result = await mirror([...kits, "--to", `${toB.host}/pair`, "--json"]);
     expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      `kit: warning: ${toB.host}/pair/kit/base-x:1 is named at two digests, ${x.digest} (pinned by ${kits[0]}@${kitX1}) and ${x2.digest} (pinned by ${kits[2]}@${kitX2}): it is given to the last\n`,
+    );
     const uploads = (digest: string) => toB.count({ method: "PUT", path: new RegExp(`/blobs/uploads/.*digest=${encodeURIComponent(digest)}`) });
     const mounts = (digest: string) => toB.requests.filter((r) => r.method === "POST" && r.url.includes(`mount=${encodeURIComponent(digest)}`));
     expect(uploads(shared)).toBe(1);
@@ -235,7 +239,9 @@ describe("kit mirror", () => {
       ["kit", 0, undefined],
     ]);
     await expectAllAt("pair/kit/base-y", y.descriptors);
+    expect(doc.roots.filter((r: { kind: string }) => r.kind === "image").map((r: { tags: unknown }) => r.tags)).toEqual([[], [{ tag: "1", current: null }], [{ tag: "1", current: null }]]);
     await expectAllAt("pair/kit/base-x", x2.descriptors);
+    expect(await tagAtB("pair/kit/base-x", "1")).toBe(x2.digest);
     await expectNoHoles();
   });
 
@@ -278,9 +284,12 @@ describe("kit mirror", () => {
     expect(listed.sort()).toEqual(["0.9.0", "1.0.0", "1.2.0", "1.5.0-rc.1", "2.0.0", "latest", "stable-1"]);
 
     const file = path.join(work, "kits.yaml");
-    await writeFile(file, `kits:\n  - ${a.host}/org/famiglia-kit:1.0.0\n  - repository: ${repo}\n    tags: ["stable-*"]\n    semver: ">=1.0.0 <2.0.0"\n`);
+    await writeFile(
+      file,
+      `kits:\n  - ${a.host}/org/famiglia-kit:1.0.0\n  - repository: ${repo}\n    tags: ["stable-*"]\n    semver: ">=1.0.0 <2.0.0"\n  - repository: ${repo}\n    tags: ["nightly-*"]\n`,
+    );
     const result = await mirror(["-f", file, "--to", `${toB.host}/listed`, "--dry-run", "--json"]);
-    expect(result.stderr).toBe("");
+    expect(result.stderr).toBe(`kit: warning: ${repo}: no tag matches tags ["nightly-*"]; nothing of it is mirrored\n`);
     expect(result.code).toBe(0);
     const kits = JSON.parse(result.stdout).roots.filter((r: { kind: string }) => r.kind === "kit");
     expect(kits.map((r: { digest: string; tags: Array<{ tag: string }> }) => [r.digest, r.tags.map((t) => t.tag)])).toEqual([
