@@ -11,14 +11,12 @@ export function parseConcurrency(text: string | undefined): number | undefined {
   return n;
 }
 
-/** With --debug, a line for each blob upload copy begins again. */
-export function debugProgress(): { onProgress?: (event: CopyProgressEvent) => void } {
-  if (!debugEnabled(process.argv)) return {};
-  return {
-    onProgress: (event) => {
-      if (event.type !== "retry") return;
-      const reason = event.error instanceof Error ? event.error.message : String(event.error);
-      printError(`kit: debug: ${reason}; sending blob ${event.node.descriptor.digest} again (attempt ${event.attempt})`);
-    },
+/** With --debug, a listener printing a line for each blob upload copy begins again; undefined without. */
+export function debugProgress(): ((event: CopyProgressEvent) => void) | undefined {
+  if (!debugEnabled(process.argv)) return undefined;
+  return (event) => {
+    if (event.type !== "retry") return;
+    const reason = event.error instanceof Error ? event.error.message : String(event.error);
+    printError(`kit: debug: ${reason}; sending blob ${event.node.descriptor.digest} again (attempt ${event.attempt})`);
   };
 }

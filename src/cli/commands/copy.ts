@@ -16,12 +16,13 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
   const srcRef = parseTargetReference(srcText);
   const dstRef = parseTargetReference(dstText);
   const dryRun = flags.dryRun ?? false;
+  const debug = debugProgress();
   const result = await sayingExpandedNames(
     [
       [srcText, srcRef],
       [dstText, dstRef],
     ],
-    () => copyReference(srcRef, dstRef, { remote: remoteOptions(flags), concurrency, dryRun, ...debugProgress() }),
+    () => copyReference(srcRef, dstRef, { remote: remoteOptions(flags), concurrency, dryRun, ...(debug ? { onProgress: debug } : {}) }),
   );
 
   const dstName = formatReference({ ...dstRef, tag: undefined, digest: result.root.digest });

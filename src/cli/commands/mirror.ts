@@ -39,7 +39,8 @@ export async function run(refs: string[], flags: MirrorFlags): Promise<void> {
     else printPlan(plan);
     return;
   }
-  const result = await sayingExpandedNames(written, () => executeMirror(plan, { ...opts, ...debugProgress() }));
+  const debug = debugProgress();
+  const result = await sayingExpandedNames(written, () => executeMirror(plan, { ...opts, ...(debug ? { onProgress: debug } : {}) }));
   if (flags.json) {
     printJson({ ...document(result, false), bytesTransferred: result.bytesTransferred });
     return;
