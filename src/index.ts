@@ -8,11 +8,14 @@ export {
   checkKitManifest,
   parseKitManifest,
   formatIssue,
+  formatIssues,
+  checkYamlDocument,
   KitValidationError,
   YamlValidationError,
   KIT_FILE,
   type KitIssue,
   type LoadedKit,
+  type YamlDocumentKind,
 } from "./kit/load.js";
 export * from "./kit/limits.js";
 export { initKit, PLACEHOLDER_IMAGE, type InitOptions, type InitResult } from "./kit/init.js";
@@ -76,3 +79,19 @@ export type { BundleRoot } from "./kit/bundle/roots.js";
 export type { BundleEntryKind } from "./kit/bundle/format.js";
 export { BUNDLE_COMPRESSIONS, zstdAvailable, type BundleCompression } from "./kit/bundle/compression.js";
 export type { BundleProgressEvent, BundlePhase, BundleProgress } from "./kit/bundle/progress.js";
+export {
+  mirrorKits,
+  executeMirror,
+  type MirrorPlan,
+  type MirrorRoot,
+  type MirrorRootKind,
+  type MirrorRootResult,
+  type MirrorResult,
+  type MirrorTag,
+  type MirrorInput,
+  type MirrorOptions,
+  type ExecuteMirrorOptions,
+  type MirrorProgressEvent,
+} from "./kit/mirror.js";
+export { readMirrorList, parseMirrorList, checkMirrorList, type MirrorList, type MirrorListEntry, type MirrorListRepository } from "./kit/mirror-list.js";
+export { parseSemverRange, parseTagGlob, tagVersion, compareVersions, type SemVer } from "./kit/tag-selection.js";

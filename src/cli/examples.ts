@@ -51,6 +51,11 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "kit config export --format registries.conf -o /etc/containers/registries.conf.d/aegis-mirrors.conf",
     "kit config export ./kit-config.yaml --format registries.conf",
   ],
+  mirror: [
+    "kit mirror ghcr.io/org/my-kit:1.0.0 --to mirror.internal:5000/airgap",
+    "kit mirror -f kits.yaml --to mirror.internal:5000/airgap --dry-run",
+    "kit mirror my-kit:1.0.0 --to localhost:5000 --json",
+  ],
   resolve: ["kit resolve ghcr.io/org/my-kit:1.0.0", "kit resolve oci:build/my-kit:1.0.0 --json"],
   tags: ["kit tags ghcr.io/org/my-kit", "kit tags oci:build/my-kit --json"],
   manifest: ["kit manifest ghcr.io/org/my-kit:1.0.0", "kit manifest ghcr.io/org/my-kit:1.0.0 | sha256sum"],

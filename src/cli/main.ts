@@ -194,6 +194,19 @@ export function buildProgram(): Command {
 
   addRemoteFlags(
     program
+      .command("mirror")
+      .description("copy kits and the base images they pin (every platform) to another registry, paths kept under a prefix")
+      .argument("[refs...]", "kits: REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST, or NAME:TAG / NAME@DIGEST from the local store")
+      .requiredOption("--to <location>", "the mirror: HOST[:PORT][/PREFIX] (ghcr.io/org/kit:1 goes to HOST/PREFIX/org/kit:1)")
+      .option("-f, --file <list>", "also mirror the kits a list names (YAML: references, repositories with tag patterns and SemVer ranges)")
+      .option("--allow-unpinned", "accept kits whose image is not pinned: the image is mirrored as its tag resolves now")
+      .option("--concurrency <n>", "transfers at once (default 4)")
+      .option("--dry-run", "print the plan (what exists, what would be copied, bytes) and copy nothing")
+      .option("--json", 'print {"destination", "dryRun", "roots", "totalBytes", "bytesToTransfer", "warnings"}'),
+  ).action(lazy(() => import("./commands/mirror.js")));
+
+  addRemoteFlags(
+    program
       .command("resolve")
       .description("print the digest reference a tag points to: REGISTRY/REPO@sha256:…")
       .argument("<ref>", "reference")

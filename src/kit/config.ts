@@ -21,7 +21,8 @@ import {
 import type { RegistryHostOptions } from "../oras/remote/index.js";
 import { configFileLocation, KIT_CONFIG_ENV } from "./config-path.js";
 import { MAX_CONFIG_FILE_BYTES } from "./limits.js";
-import { checkYamlDocument, YamlValidationError, type KitIssue, type YamlDocumentRules } from "./load.js";
+import { checkYamlDocument, YamlValidationError, type KitIssue, type YamlDocumentKind } from "./load.js";
+import { KIT_YAML_BUDGET } from "./yaml-budget.js";
 import type { ValidationReport } from "./validate.js";
 
 z.config(en());
@@ -94,9 +95,12 @@ export const ConfigFileSchema = z
 
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 
-const CONFIG_RULES: YamlDocumentRules = {
+// An empty config file is an empty mapping: no mirrors. Its YAML is bounded as kit.yaml's is.
+const CONFIG_FILE: YamlDocumentKind<ConfigFile> = {
+  schema: ConfigFileSchema,
   maxBytes: MAX_CONFIG_FILE_BYTES,
-  mappingMessage: "the document must be a mapping of sections (registries: …)",
+  budget: { ...KIT_YAML_BUDGET, why: "a config file is a short list of registries" },
+  notMapping: "the document must be a mapping of sections (registries: …)",
   knownKeys: ["registries", "mirrors", "pull_from_mirror", "fallback", "plain_http", "insecure"],
 };
 
@@ -118,7 +122,7 @@ export class ConfigValidationError extends YamlValidationError {
 
 /** Every problem in config file bytes, located; `value` is set only when there are none. */
 export function checkConfigFile(bytes: Uint8Array): { value?: ConfigFile; issues: KitIssue[] } {
-  return checkYamlDocument(bytes, ConfigFileSchema, CONFIG_RULES);
+  return checkYamlDocument(bytes, CONFIG_FILE);
 }
 
 /** The settings a checked document makes; `file` is where it came from (named in hints). */

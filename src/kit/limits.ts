@@ -39,3 +39,11 @@ export const MAX_BUNDLE_ENTRIES = 100_000;
 export const MAX_BUNDLE_KEPT_BYTES = 64 * MiB;
 /** One tar extended header (pax or GNU long name): a long path needs a few hundred bytes. */
 export const MAX_TAR_HEADER_BYTES = 64 * 1024;
+/** A `kit mirror -f` list: references and repositories, a line or three each. */
+export const MAX_MIRROR_LIST_BYTES = 1 * MiB;
+/**
+ * YAML tokens in a mirror list: five a reference, twenty a repository with
+ * its rules, so some 2,000 references; the same budget as kit.yaml's, read
+ * (and every problem located) well within a fraction of a second.
+ */
+export const MAX_MIRROR_LIST_TOKENS = 10_000;

@@ -1,18 +1,18 @@
 /**
- * Reading kit.yaml (and kit's other YAML file, its config: checkYamlDocument):
- * bounded, strict YAML with every problem located at FILE:LINE:COL and named
- * by its field path. Bounded in bytes, tokens,
+ * Reading kit.yaml (and any YAML document of ours, through
+ * checkYamlDocument): bounded, strict YAML with every problem located at
+ * FILE:LINE:COL and named by its field path. Bounded in bytes, tokens,
  * nesting and alias expansions (src/kit/limits.ts), so no input costs more
  * than a fraction of a second or overflows the stack.
  */
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from "yaml";
-import { safeParse, type core } from "zod/mini";
+import type { core, ZodMiniType } from "zod/mini";
 import { InvalidContentError, IoError, NotFoundError, OciError, readFileBounded } from "../oras/content.js";
 import { MAX_ALIAS_EXPANSIONS, MAX_KIT_FILE_BYTES } from "./limits.js";
 import { KitManifestSchema, type KitManifest } from "./schema.js";
-import { yamlBudgetProblem } from "./yaml-budget.js";
+import { KIT_YAML_BUDGET, yamlBudgetProblem, type YamlBudget } from "./yaml-budget.js";
 
 export const KIT_FILE = "kit.yaml";
 
@@ -42,6 +42,12 @@ export class KitValidationError extends YamlValidationError {
   constructor(file: string, issues: KitIssue[]) {
     super(file, issues, `run "kit validate ${file}" to see every problem`);
   }
+}
+
+/** The first problem, located, and how many more there are: one line for an error message. */
+export function formatIssues(file: string, issues: readonly KitIssue[]): string {
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? "s" : ""})` : "";
+  return `${formatIssue(file, issues[0]!)}${more}`;
 }
 
 export function formatIssue(file: string, issue: KitIssue): string {
@@ -100,40 +106,45 @@ export function parseKitManifest(bytes: Uint8Array, file = KIT_FILE): KitManifes
 
 /** Every problem in kit.yaml bytes, located; `value` is set only when there are none. */
 export function checkKitManifest(bytes: Uint8Array): { value?: KitManifest; issues: KitIssue[] } {
-  return checkYamlDocument(bytes, KitManifestSchema, KIT_YAML_RULES);
+  return checkYamlDocument(bytes, KIT_YAML);
 }
 
-/** What differs between the YAML files read with checkYamlDocument (kit.yaml, kit's own config file). */
-export interface YamlDocumentRules {
+/**
+ * One kind of YAML document read the way kit.yaml is (kit.yaml, a mirror
+ * list): its schema, its limits, and the words for a document of nothing.
+ */
+export interface YamlDocumentKind<T> {
+  schema: ZodMiniType<T>;
   maxBytes: number;
-  /** The problem an empty document is; undefined when an empty document means an empty mapping. */
-  emptyMessage?: string;
-  /** The problem a document that is not a mapping is. */
-  mappingMessage: string;
-  /** Field names an unknown key may be a slip of ("did you mean"). */
+  budget: YamlBudget;
+  /** Said of an empty document; undefined when an empty document means an empty mapping (a config file). */
+  empty?: string;
+  /** Said of a document that is not a mapping. */
+  notMapping: string;
+  /** Field names an unknown key may be a typo of ("did you mean"). */
   knownKeys: readonly string[];
 }
 
-const KNOWN_KEYS = ["name", "version", "description", "image", "secrets", "required", "optional", "exposes", "port", "protocol", "resources", "memory_mb", "vcpus", "max_memory_mb", "max_vcpus", "egress"];
-
-const KIT_YAML_RULES: YamlDocumentRules = {
+const KIT_YAML: YamlDocumentKind<KitManifest> = {
+  schema: KitManifestSchema,
   maxBytes: MAX_KIT_FILE_BYTES,
-  emptyMessage: "the file is empty; a kit needs at least name, version and image",
-  mappingMessage: "the document must be a mapping of fields (name: …, version: …)",
-  knownKeys: KNOWN_KEYS,
+  budget: KIT_YAML_BUDGET,
+  empty: "the file is empty; a kit needs at least name, version and image",
+  notMapping: "the document must be a mapping of fields (name: …, version: …)",
+  knownKeys: ["name", "version", "description", "image", "secrets", "required", "optional", "exposes", "port", "protocol", "resources", "memory_mb", "vcpus", "max_memory_mb", "max_vcpus", "egress"],
 };
 
 /**
- * One YAML document checked against a zod schema: bounded (bytes, tokens,
- * nesting, aliases), strict YAML 1.2, and every problem located at its
- * LINE:COL with its field path. `value` is set only when there are none.
+ * Every problem in a YAML document of `kind`, each at its line and column
+ * with its field path; `value` is set only when there are none. Bounded in
+ * bytes, tokens, nesting and alias expansions before the schema sees it.
  */
-export function checkYamlDocument<S extends core.$ZodType>(bytes: Uint8Array, schema: S, rules: YamlDocumentRules): { value?: core.output<S>; issues: KitIssue[] } {
-  if (bytes.length > rules.maxBytes) {
-    return { issues: [{ path: "", message: `file exceeds the limit of ${rules.maxBytes} bytes`, line: 0, column: 0 }] };
+export function checkYamlDocument<T>(bytes: Uint8Array, kind: YamlDocumentKind<T>): { value?: T; issues: KitIssue[] } {
+  if (bytes.length > kind.maxBytes) {
+    return { issues: [{ path: "", message: `file exceeds the limit of ${kind.maxBytes} bytes`, line: 0, column: 0 }] };
   }
   const text = Buffer.from(bytes).toString("utf8");
-  const overBudget = yamlBudgetProblem(text);
+  const overBudget = yamlBudgetProblem(text, kind.budget);
   if (overBudget !== undefined) return { issues: [{ path: "", message: overBudget.message, ...linePosition(text, overBudget.offset) }] };
   const lines = new LineCounter();
   // Duplicate keys are found by duplicateKeys(), in one pass: the parser's own check compares every pair of keys.
@@ -164,16 +175,16 @@ export function checkYamlDocument<S extends core.$ZodType>(bytes: Uint8Array, sc
   }
 
   if (data === null || data === undefined) {
-    if (rules.emptyMessage !== undefined) return { issues: [{ path: "", message: rules.emptyMessage, line: 1, column: 1 }] };
+    if (kind.empty !== undefined) return { issues: [{ path: "", message: kind.empty, line: 1, column: 1 }] };
     data = {};
   }
   if (typeof data !== "object" || Array.isArray(data)) {
-    return { issues: [{ path: "", message: rules.mappingMessage, ...at(doc.contents?.range?.[0]) }] };
+    return { issues: [{ path: "", message: kind.notMapping, ...at(doc.contents?.range?.[0]) }] };
   }
 
-  const result = safeParse(schema, data);
+  const result = kind.schema.safeParse(data);
   if (result.success) return { value: result.data, issues: [] };
-  const issues = result.error.issues.flatMap((issue) => locateIssue(doc, issue, at, rules.knownKeys));
+  const issues = result.error.issues.flatMap((issue) => locateIssue(doc, issue, at, kind.knownKeys));
   issues.sort((a, b) => a.line - b.line || a.column - b.column);
   return { issues };
 }
@@ -214,6 +225,11 @@ function locateIssue(doc: Document, issue: core.$ZodIssue, at: Locator, knownKey
     const keyNode = keyNodesOf(nodeAt(doc, keys.slice(0, -1))).get(String(keys[keys.length - 1]));
     const message = issue.code === "invalid_key" ? issue.issues.map((i) => i.message).join("; ") || issue.message : issue.message;
     return [{ path: formatPath(keys), message, ...at(keyNode?.range?.[0]) }];
+  }
+  if (issue.code === "invalid_union") {
+    // Report the problems of the one alternative whose type the value has (a string, a mapping), not "Invalid input".
+    const typed = issue.errors.filter((branch) => !branch.some((e) => e.path.length === 0 && e.code === "invalid_type"));
+    if (typed.length === 1) return typed[0]!.flatMap((e) => locateIssue(doc, { ...e, path: [...keys, ...e.path] }, at, knownKeys));
   }
   if (issue.code === "unrecognized_keys") {
     // Point at each unknown key itself, so a typo is found where it was typed.

@@ -1,7 +1,7 @@
 /**
- * A pass over kit.yaml's tokens before it is parsed, stopping at the first
- * limit it crosses: too many tokens (the parser's time) or collections nested
- * too deep (its stack). It costs time in proportion to the limits, not to the
+ * A pass over a YAML document's tokens (kit.yaml's, a mirror list's) before
+ * it is parsed, stopping at the first limit it crosses: too many tokens (the
+ * parser's time) or collections nested too deep (its stack). It costs time in proportion to the limits, not to the
  * file, so a 1 MiB file of brackets is refused in microseconds.
  *
  * Nesting counts open flow collections exactly and block collections by the
@@ -16,13 +16,23 @@ const DOCUMENT = "\x02";
 const FLOW_ERROR_END = "\x18";
 const SCALAR = "\x1f";
 
+/** The limits of one kind of document, and what it is, for the message. */
+export interface YamlBudget {
+  maxTokens: number;
+  maxDepth: number;
+  /** Ends the too-many-tokens message: "a kit is a short declaration". */
+  why: string;
+}
+
+export const KIT_YAML_BUDGET: YamlBudget = { maxTokens: MAX_KIT_YAML_TOKENS, maxDepth: MAX_KIT_YAML_DEPTH, why: "a kit is a short declaration" };
+
 export interface YamlBudgetProblem {
   message: string;
   /** Offset in the text where the limit was crossed. */
   offset: number;
 }
 
-export function yamlBudgetProblem(text: string): YamlBudgetProblem | undefined {
+export function yamlBudgetProblem(text: string, budget: YamlBudget = KIT_YAML_BUDGET): YamlBudgetProblem | undefined {
   let tokens = 0;
   let offset = 0;
   let flow = 0;
@@ -41,11 +51,11 @@ export function yamlBudgetProblem(text: string): YamlBudgetProblem | undefined {
     while (indents.length > 0 && indents[indents.length - 1]! > indent) indents.pop();
     if (indents[indents.length - 1] !== indent) indents.push(indent);
   };
-  const tooDeep = (): boolean => flow + indents.length + indicatorsOnLine > MAX_KIT_YAML_DEPTH;
+  const tooDeep = (): boolean => flow + indents.length + indicatorsOnLine > budget.maxDepth;
 
   for (const token of new Lexer().lex(text)) {
-    if (++tokens > MAX_KIT_YAML_TOKENS) {
-      return { message: `more than ${MAX_KIT_YAML_TOKENS} YAML tokens; a kit is a short declaration`, offset };
+    if (++tokens > budget.maxTokens) {
+      return { message: `more than ${budget.maxTokens} YAML tokens; ${budget.why}`, offset };
     }
     if (token === DOCUMENT || token === FLOW_ERROR_END) continue;
     if (token === SCALAR) {
@@ -78,7 +88,7 @@ export function yamlBudgetProblem(text: string): YamlBudgetProblem | undefined {
     else if (token === "]" || token === "}") flow = Math.max(0, flow - 1);
     else if ((token === "-" || token === "?" || token === ":") && flow === 0) indicatorsOnLine++;
     else if (first === "|" || first === ">") blockScalarNext = true;
-    if (tooDeep()) return { message: `collections nested more than ${MAX_KIT_YAML_DEPTH} levels deep`, offset: at };
+    if (tooDeep()) return { message: `collections nested more than ${budget.maxDepth} levels deep`, offset: at };
   }
   return undefined;
 }

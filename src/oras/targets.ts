@@ -108,7 +108,7 @@ export async function copyReference(
 }
 
 /** The remote options with their onRetry (if any) still told, and the events counted in `counts`. */
-function countingRetries(remote: RemoteOptions): { remote: RemoteOptions; counts: { retries: number; resumes: number } } {
+export function countingRetries(remote: RemoteOptions): { remote: RemoteOptions; counts: { retries: number; resumes: number } } {
   const counts = { retries: 0, resumes: 0 };
   const onRetry = (event: RetryEvent): void => {
     if (event.kind === "resume") counts.resumes++;
@@ -119,9 +119,14 @@ function countingRetries(remote: RemoteOptions): { remote: RemoteOptions; counts
 }
 
 /** A copy destination: an opened target, or the empty store a dry run into a missing layout plans against. */
-type CopyEnd = OpenedTarget | { kind: "memory"; target: MemoryStore };
+export type CopyEnd = OpenedTarget | { kind: "memory"; target: MemoryStore };
 
-function copyStrategy(src: OpenedTarget, dst: CopyEnd): CopyOptions {
+/**
+ * How a copy between these two ends goes: between registries the
+ * destination's `PUT ?digest=` check replaces hashing here, and within one
+ * registry blobs are mounted from the source repository.
+ */
+export function copyStrategy(src: OpenedTarget, dst: CopyEnd): CopyOptions {
   if (src.kind !== "registry" || dst.kind !== "registry") return {};
   const mountable = src.ref.registry === dst.ref.registry && src.ref.repository !== dst.ref.repository;
   return { verifySource: false, ...(mountable ? { mountFrom: src.ref.repository, canMount: () => true } : {}) };

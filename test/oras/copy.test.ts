@@ -153,6 +153,28 @@ describe("planCopy", () => {
     expect(noMounter.nodes.every((n) => n.action !== "mount")).toBe(true);
     expect(noMounter.mountFrom).toBeUndefined();
   });
+
+  it("mounts each blob from the repository a mountFrom function names for it, and executes those mounts", async () => {
+    const g = twoPlatformIndex();
+    const src = await storeWith("src", ...g.all);
+    const rec = new Recorder();
+    for (const c of g.all) rec.mountable.set(c.desc.digest, c.bytes);
+    const store = new MemoryStore("dst");
+    const dst = observed(store, rec, { mountResult: true });
+    const from = (d: { digest: string }) => (d.digest === g.shared.desc.digest ? "team/one" : d.digest === g.amdOnly.desc.digest ? "team/two" : undefined);
+
+    const plan = await planCopy(src, dst, g.index.desc, { mountFrom: from, canMount: (d) => d.digest !== g.amdOnly.desc.digest });
+    expect(plan.mountFrom).toBeUndefined();
+    const mounted = plan.nodes.filter((n) => n.action === "mount").map((n) => [n.descriptor.digest, n.mountFrom]);
+    expect(mounted).toEqual([[g.shared.desc.digest, "team/one"]]); // amdOnly has a source, but canMount says no
+    expect(plan.nodes.filter((n) => n.mountFrom !== undefined)).toHaveLength(1);
+    expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
+
+    const stats = await executeCopy(src, dst, plan);
+    expect(rec.mounted).toEqual([`team/one@${g.shared.desc.digest}`]);
+    expect(stats).toMatchObject({ mounted: 1, uploaded: 7 });
+    expect(new Set(store.digests())).toEqual(new Set(g.all.map((c) => c.desc.digest)));
+  });
 });
 
 describe("executeCopy / copy", () => {

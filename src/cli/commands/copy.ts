@@ -1,10 +1,9 @@
-import { UsageError } from "../../oras/errors.js";
 import { formatReference, parseTargetReference } from "../../oras/reference.js";
 import { copyReference } from "../../oras/targets.js";
 import { sayingExpandedNames } from "../implied-registry.js";
 import type { CopyProgressEvent } from "../../oras/copy/index.js";
-import { printError, printJson, printLine } from "../output.js";
-import { debugEnabled } from "../exit.js";
+import { debugProgress, parseConcurrency } from "../copy-flags.js";
+import { printJson, printLine } from "../output.js";
 import { copyProgress, createProgress } from "../progress/index.js";
 import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
@@ -65,21 +64,4 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
     printLine(`${dryRun ? "would copy" : "copied"} referrer ${r.descriptor.digest}${r.descriptor.artifactType ? ` (${r.descriptor.artifactType})` : ""} of ${r.subject}`);
   }
   printLine(result.root.digest);
-}
-
-/** With --debug, a line for each blob upload copy begins again. */
-function debugProgress(): ((event: CopyProgressEvent) => void) | undefined {
-  if (!debugEnabled(process.argv)) return undefined;
-  return (event) => {
-    if (event.type !== "retry") return;
-    const reason = event.error instanceof Error ? event.error.message : String(event.error);
-    printError(`kit: debug: ${reason}; sending blob ${event.node.descriptor.digest} again (attempt ${event.attempt})`);
-  };
-}
-
-function parseConcurrency(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`invalid --concurrency "${text}": use an integer from 1 to 64`);
-  return n;
 }

@@ -142,8 +142,8 @@ export async function executeCopy(
     const release = await slots.acquire(signal);
     try {
       emit({ type: "start", node });
-      if (node.action === "mount" && plan.mountFrom !== undefined && typeof dst.mount === "function") {
-        const mountFrom = plan.mountFrom;
+      const mountFrom = node.mountFrom ?? plan.mountFrom;
+      if (node.action === "mount" && mountFrom !== undefined && typeof dst.mount === "function") {
         if (await toDestination(() => dst.mount!(desc, mountFrom, { signal }))) {
           stats.mounted++;
           emit({ type: "done", node, via: "mount" });

@@ -34,13 +34,15 @@ export interface PlanNode {
   action: NodeAction;
   /** Present exactly when action is "skip". */
   reason?: SkipReason;
+  /** The repository a "mount" node is mounted from, when PlanOptions.mountFrom named one per blob. */
+  mountFrom?: string;
   /** Digests of the node's children, each of which appears earlier in CopyPlan.nodes. */
   children: string[];
 }
 
 export interface CopyPlan {
   root: Descriptor;
-  /** The source repository that "mount" nodes are mounted from. */
+  /** The source repository that "mount" nodes are mounted from (unless a node names its own). */
   mountFrom?: string;
   /** One node per unique digest, children before parents; the root is last. */
   nodes: PlanNode[];
@@ -57,9 +59,12 @@ export interface PlanOptions {
   /**
    * Repository (on the destination's registry) that holds the same blobs, for
    * cross-repository mounts. Only used when the destination is a Mounter; the
-   * caller decides that source and destination share a registry.
+   * caller decides that source and destination share a registry. A function
+   * names a repository per missing blob (undefined: upload it), recorded on
+   * the node: for copies of many roots into one registry, where a blob one
+   * repository already holds is mounted into the next.
    */
-  mountFrom?: string;
+  mountFrom?: string | ((desc: Descriptor) => string | undefined);
   /** Which missing blobs to mount rather than upload. Default: all of them. */
   canMount?: (desc: Descriptor) => boolean;
   /**
@@ -97,6 +102,7 @@ interface FoundNode {
   depth: number;
   action?: NodeAction;
   reason?: SkipReason;
+  mountFrom?: string;
   children: string[];
 }
 
@@ -110,8 +116,15 @@ export async function planCopy(
   checkDescriptorSize(root, `root ${root.digest}`);
   const maxNodes = opts.maxNodes ?? DEFAULT_MAX_NODES;
   const cacheLimit = opts.manifestCacheBytes ?? DEFAULT_MANIFEST_CACHE_BYTES;
-  const mountFrom = opts.mountFrom !== undefined && typeof dst.mount === "function" ? opts.mountFrom : undefined;
+  const mounter = typeof dst.mount === "function";
+  const mountFrom = mounter && typeof opts.mountFrom === "string" ? opts.mountFrom : undefined;
+  const perBlob = mounter && typeof opts.mountFrom === "function" ? opts.mountFrom : undefined;
   const canMount = opts.canMount ?? (() => true);
+  /** Where a missing blob can be mounted from; undefined when it must be uploaded. */
+  const mountSource = (desc: Descriptor): string | undefined => {
+    if ((mountFrom === undefined && perBlob === undefined) || !canMount(desc)) return undefined;
+    return mountFrom ?? perBlob!(desc);
+  };
 
   const found = new Map<string, FoundNode>();
   const cache = new Map<string, Uint8Array>();
@@ -152,8 +165,10 @@ export async function planCopy(
       }
       if (node.kind === "blob") {
         const present = await atSide("destination", dst, () => dst.exists(desc));
-        node.action = present ? "skip" : mountFrom !== undefined && canMount(desc) ? "mount" : "upload";
+        const from = present ? undefined : mountSource(desc);
+        node.action = present ? "skip" : from !== undefined ? "mount" : "upload";
         if (present) node.reason = "exists";
+        if (from !== undefined && perBlob !== undefined) node.mountFrom = from;
         return;
       }
       // A manifest is fetched even when the destination has it: its children still have to be checked.
@@ -240,11 +255,11 @@ export function orderChildrenFirst(rootDigest: string, found: ReadonlyMap<string
     }
     stack.pop();
     state.set(top.node.descriptor.digest, "closed");
-    const { descriptor, kind, action, reason, children } = top.node;
+    const { descriptor, kind, action, reason, mountFrom, children } = top.node;
     const own = kind === "manifest" ? 1 + Math.max(0, ...children.map((c) => height.get(c) ?? 0)) : 0;
     if (own > MAX_INDEX_DEPTH) throw depthError(rootDigest);
     height.set(descriptor.digest, own);
-    out.push({ descriptor, kind, action: action!, ...(reason !== undefined ? { reason } : {}), children });
+    out.push({ descriptor, kind, action: action!, ...(reason !== undefined ? { reason } : {}), ...(mountFrom !== undefined ? { mountFrom } : {}), children });
   }
   return out;
 }
