@@ -28,7 +28,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     "kit verify my-kit@sha256:… --key kit.pub --key backup.pub --json",
     "kit verify oci:mirror/my-kit:1.0.0 --key cosign.pub --identity ghcr.io/org/my-kit",
   ],
-  key: ["kit key generate", "kit key generate -o release"],
+  key: ["kit key generate"],
   "key generate": ["kit key generate", "kit key generate -o release --json", 'printf %s "$PASS" | kit key generate -o ci --passphrase-stdin'],
   pull: ["kit pull ghcr.io/org/my-kit:1.0.0", "kit pull ghcr.io/org/my-kit:1.0.0 -o ./checkout", "kit pull my-kit@sha256:… --json"],
   inspect: ["kit inspect ghcr.io/org/my-kit:1.0.0", "kit inspect oci:build/my-kit:1.0.0", "kit inspect my-kit:1.0.0 --json"],

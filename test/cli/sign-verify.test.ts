@@ -175,7 +175,8 @@ describe("kit sign and kit verify against a registry", () => {
     expect((await kit(["sign", kits.gamma!.ref, "--key", key("a.key"), "--format", "simplesigning"])).code).toBe(0);
     const [layer] = await sigLayers(kits.gamma!.digest);
     const payload = Buffer.from(await fetchAll(repo, layer!));
-    payload[payload.indexOf(kits.gamma!.digest) + 20] ^= 0x01;
+    const at = payload.indexOf(kits.gamma!.digest) + 20;
+    payload[at] = payload[at]! ^ 0x01;
     const flipped = { ...layer!, digest: digestOf(payload), size: payload.length };
     await repo.push(flipped, payload);
     await putSignatureManifest(sigTag(kits.gamma!.digest), [flipped]);

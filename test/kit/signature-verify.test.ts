@@ -159,7 +159,8 @@ describe("signing and verifying in a store", () => {
     const manifest = JSON.parse((await fetchAll(store, sig)).toString());
     const layer: Descriptor = manifest.layers[0];
     const payload = Buffer.from(await fetchAll(store, layer));
-    payload[payload.indexOf("sha256:") + 10] ^= 0x01;
+    const at = payload.indexOf("sha256:") + 10;
+    payload[at] = payload[at]! ^ 0x01;
     const flipped = { ...layer, digest: digestOf(payload) };
     await store.push(flipped, payload);
     const missing = { ...layer, digest: `sha256:${"c".repeat(64)}` };
