@@ -5,6 +5,7 @@
 export const ENVIRONMENT: readonly { name: string; description: string }[] = [
   { name: "KIT_STORE", description: "the local store directory (default ~/.aegis/kits/store)" },
   { name: "KIT_CONFIG", description: "kit's config file: registry mirrors, plain_http, insecure (default ~/.config/aegis/kit.yaml; spec/config.md)" },
+  { name: "KIT_KEY_PASSWORD", description: "the passphrase of the private key kit sign and kit push --sign use, and of the key kit key generate writes (else asked on the terminal)" },
   { name: "KIT_DEBUG", description: "1: print stack traces on errors, like --debug" },
   { name: "KIT_TIMEOUT", description: "like --timeout: the most one registry operation may take, retries included (e.g. 2m; default no limit)" },
   { name: "KIT_CONNECT_TIMEOUT", description: "like --connect-timeout: limit on connecting to a registry (default 30s)" },

@@ -12,6 +12,7 @@ export const ExitCode = {
   INTEGRITY: 4,
   NOT_FOUND: 5,
   AUTH: 6,
+  UNTRUSTED: 7,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -30,6 +31,7 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   NETWORK: ExitCode.FAILURE,
   REGISTRY: ExitCode.FAILURE,
   IO: ExitCode.FAILURE,
+  UNTRUSTED: ExitCode.UNTRUSTED,
 };
 
 export function exitCodeFor(err: unknown): ExitCode {

@@ -69,8 +69,11 @@ export function buildProgram(): Command {
       .option("-t, --tag <tag>", "an extra tag (repeatable)", collect, [])
       .option("--no-pin", "do not resolve the image to a digest; the kit is marked unpinned")
       .option("--attach", "make the kit a referrer of its base image and push it into the image's repository too")
+      .option("--sign <key>", "then sign what was pushed with this private key, as kit sign does (registry references)")
+      .option("--sign-format <form>", "with --sign: simplesigning, bundle or both (default both)")
+      .option("--passphrase-stdin", PASSPHRASE_STDIN_HELP)
       .option("--created <time>", 'record org.opencontainers.image.created (RFC 3339 or "now"; default: SOURCE_DATE_EPOCH or none)')
-      .option("--json", 'print {"reference", "digest", "image", "tags", "warnings", "form", "attached"?}')
+      .option("--json", 'print {"reference", "digest", "image", "tags", "warnings", "form", "attached"?, "signed"?}')
       .option("-q, --quiet", QUIET_HELP),
   ).action(lazy(() => import("./commands/push.js")));
 
@@ -207,6 +210,38 @@ export function buildProgram(): Command {
 
   addRemoteFlags(
     program
+      .command("sign")
+      .description("sign a kit by digest with a key: cosign's simple-signing .sig tag and a Sigstore bundle referrer")
+      .argument("<ref>", "REGISTRY/REPO:TAG or @DIGEST, oci:PATH[:TAG|@DIGEST] (with --identity), or NAME@DIGEST from the local store")
+      .requiredOption("--key <file>", "the private key: PREFIX.key from kit key generate, or a cosign.key")
+      .option("--format <form>", "simplesigning, bundle or both (default both)")
+      .option("--identity <repo>", "the repository the signatures name, REGISTRY/REPO (default: the kit's; required for oci: layouts)")
+      .option("--passphrase-stdin", PASSPHRASE_STDIN_HELP)
+      .option("--json", 'print {"reference", "digest", "identity", "key", "signatures"}'),
+  ).action(lazy(() => import("./commands/sign.js")));
+
+  addRemoteFlags(
+    program
+      .command("verify")
+      .description("verify a kit's signatures (either form) with public keys, offline for layouts and the store; exit 7 when none verifies")
+      .argument("<ref>", "REGISTRY/REPO:TAG or @DIGEST, oci:PATH[:TAG|@DIGEST] (with --identity), or NAME@DIGEST from the local store")
+      .option("--key <file>", "a public key to trust (repeatable): PREFIX.pub from kit key generate, or a cosign.pub", collect, [])
+      .option("--identity <repo>", "the repository the signatures must name, REGISTRY/REPO (default: the kit's; required for oci: layouts)")
+      .option("--json", 'print {"reference", "digest", "identity", "verified", "signatures": [{"form", "manifest", "blob", "key", "verdict", "reason"}]}'),
+  ).action(lazy(() => import("./commands/verify.js")));
+
+  const key = program.command("key").description("make signing keys");
+  key
+    .command("generate")
+    .description("write a new ECDSA P-256 key pair: PREFIX.key (encrypted PKCS#8, mode 0600) and PREFIX.pub")
+    .option("-o, --output <prefix>", "write PREFIX.key and PREFIX.pub (default: kit)")
+    .option("--force", "replace existing key files")
+    .option("--passphrase-stdin", "read the new key's passphrase from standard input (else $KIT_KEY_PASSWORD, else asked twice on the terminal)")
+    .option("--json", 'print {"privateKey", "publicKey", "fingerprint"}')
+    .action(lazy(() => import("./commands/key.js")));
+
+  addRemoteFlags(
+    program
       .command("resolve")
       .description("print the digest reference a tag points to: REGISTRY/REPO@sha256:…")
       .argument("<ref>", "reference")
@@ -295,6 +330,7 @@ export function buildProgram(): Command {
 }
 
 const QUIET_HELP = "no progress on the terminal, only the final line";
+const PASSPHRASE_STDIN_HELP = "read the key's passphrase from standard input (else $KIT_KEY_PASSWORD, else asked on the terminal)";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

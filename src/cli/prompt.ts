@@ -1,6 +1,7 @@
 /**
- * Questions asked on the terminal (kit login's user name and password), as
- * docker asks them: the prompt on stderr, so stdout stays the command's output.
+ * Questions asked on the terminal (kit login's user name and password, key
+ * passphrases), as docker asks them: the prompt on stderr, so stdout stays
+ * the command's output. And secrets piped on standard input.
  */
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
@@ -47,4 +48,23 @@ export function askOnTerminal(prompt: string, what: string, opts: { echo: boolea
       resolve(line);
     });
   });
+}
+
+/** The most a piped secret (`--password-stdin`, `--passphrase-stdin`) may be. */
+export const MAX_SECRET_BYTES = 64 * 1024;
+
+/**
+ * A secret piped on standard input: all of it, with one trailing newline
+ * (what `echo` adds) dropped; anything else belongs to the secret. `what`
+ * names it in the error when it is too long.
+ */
+export async function readSecretFromStdin(what: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_SECRET_BYTES) throw new UsageError(`the ${what} on standard input is too long`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
 }

@@ -47,3 +47,19 @@ export const MAX_MIRROR_LIST_BYTES = 1 * MiB;
  * (and every problem located) well within a fraction of a second.
  */
 export const MAX_MIRROR_LIST_TOKENS = 10_000;
+
+/** A key file (PEM): a P-256 key is a few hundred bytes, a cosign key file under 1 KiB. */
+export const MAX_KEY_FILE_BYTES = 64 * 1024;
+/**
+ * Memory a cosign key file may make scrypt use (128·N·r bytes): cosign's own
+ * N=32768, r=8 is 32 MiB; the strongest parameters in use (N=2^17) 128 MiB.
+ */
+export const MAX_SCRYPT_MEMORY_BYTES = 256 * MiB;
+/** scrypt's p: its time grows with it; cosign uses 1. */
+export const MAX_SCRYPT_PARALLELISM = 16;
+/** Signatures of one kit examined, both forms together: a verifier must not read without end. */
+export const MAX_SIGNATURES = 256;
+/** A cosign simple-signing payload (a few hundred bytes of JSON). */
+export const MAX_SIGNATURE_PAYLOAD_BYTES = 64 * 1024;
+/** A Sigstore bundle (a certificate chain and transparency log entries are a few KiB). */
+export const MAX_SIGNATURE_BUNDLE_BYTES = 1 * MiB;

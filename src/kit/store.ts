@@ -30,6 +30,7 @@ import type { KitContent } from "./read-kit.js";
 import { formatKitReference, toKitReference, type KitReference } from "./reference.js";
 import { recordedReference, referenceMatcher } from "./store-reference.js";
 import { type ValidatedKit, validatedKitOf, ValidatedKits } from "./store-validated.js";
+import { isSignatureTag } from "./signature/format.js";
 
 export { isShortKitReference, parseShortKitReference, type ShortKitReference } from "./reference.js";
 export type { GcResult } from "../oras/layout/index.js";
@@ -244,7 +245,9 @@ export class KitStore {
     const entries: StoreEntry[] = [];
     const kits = new Map<string, ValidatedKit | undefined>();
     for (const { name, descriptor } of await this.layout.listReferences()) {
-      // Our entries carry the kit artifactType; another tool's (skopeo, kit copy) may have none. Base images are not kits.
+      // A kit's cosign signature (`REGISTRY/REPO:sha256-<hex>.sig`) is no kit: skipped without reading it.
+      if (isSignatureTag(name)) continue;
+      // Our entries carry the kit artifactType; another tool's (skopeo, kit copy) may have none. Base images and attachments are not kits.
       const candidate =
         (descriptor.annotations?.[Annotation.Kind] ?? "kit") === "kit" &&
         (descriptor.artifactType === undefined ? descriptor.mediaType === MediaType.ImageManifest : descriptor.artifactType === KIT_ARTIFACT_TYPE);
@@ -336,6 +339,15 @@ export class KitStore {
   /** Re-hash every blob and check every entry's graph is complete (OciLayout.verify); changes nothing. */
   verify(): Promise<LayoutReport> {
     return this.locked(() => this.layout.verify());
+  }
+
+  /**
+   * Run `fn`, which writes into `layout` (a kit's signatures), holding the
+   * store lock, so a concurrent gc cannot remove a blob it wrote before the
+   * entry naming it lands.
+   */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.locked(fn);
   }
 
   /** The other store writers are kept out while `fn` runs. */

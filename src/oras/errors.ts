@@ -18,7 +18,8 @@ export type ErrorCode =
   | "EXISTS" // refusing to overwrite
   | "NETWORK" // connection-level failure
   | "REGISTRY" // registry answered with an unexpected error
-  | "IO"; // local filesystem failure
+  | "IO" // local filesystem failure
+  | "UNTRUSTED"; // content whose signatures do not verify with the keys it must be signed with
 
 /** One entry of a registry's distribution-spec error body: `{"errors":[{code, message, detail}]}`. */
 export interface RegistryErrorEntry {
@@ -166,6 +167,17 @@ export class RegistryError extends OciError {
 export class IoError extends OciError {
   constructor(message: string, details?: ErrorDetails) {
     super("IO", message, details);
+  }
+}
+
+/**
+ * Content that is intact but not trusted: no signature verifies with the
+ * given keys for that digest and identity. Not an integrity failure (the
+ * bytes match their digests), not a missing thing (the content is there).
+ */
+export class UntrustedError extends OciError {
+  constructor(message: string, details?: ErrorDetails) {
+    super("UNTRUSTED", message, details);
   }
 }
 

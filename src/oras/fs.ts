@@ -150,14 +150,15 @@ export interface WriteFilesOptions {
  * file is written to a temp file before any is put in place. Refuses before
  * writing any when one exists (unless overwriting; a directory in the way is refused either way). A link in the
  * way, even a dangling one, counts as existing, and is itself replaced (not
- * its target) when overwriting.
+ * its target) when overwriting. A file's optional third element is its mode (default 0644).
  */
-export async function writeFilesAtomic(files: readonly (readonly [string, Uint8Array | string])[], opts: WriteFilesOptions): Promise<void> {
+export async function writeFilesAtomic(files: readonly (readonly [string, Uint8Array | string, number?])[], opts: WriteFilesOptions): Promise<void> {
   for (const [file] of files) await checkTarget(file, opts);
   const temps: string[] = [];
   const created: string[] = [];
   try {
-    for (const [file, data] of files) temps.push(await naming(file, () => writeSyncedTemp(file, data)));
+    // The mode is the temp file's from its creation, so a private key is never readable by others, not even briefly.
+    for (const [file, data, mode] of files) temps.push(await naming(file, () => writeSyncedTemp(file, data, true, mode)));
     for (const [i, [file]] of files.entries()) {
       if (opts.overwrite) {
         await naming(file, () => rename(temps[i]!, file));

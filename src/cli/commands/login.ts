@@ -3,10 +3,8 @@ import { parseRegistryHost } from "../../oras/reference.js";
 import { RemoteRegistry } from "../../oras/remote/registry.js";
 import { staticCredentials, storeDockerCredential } from "../../oras/remote/index.js";
 import { printLine, printWarning } from "../output.js";
-import { askOnTerminal, canPrompt } from "../prompt.js";
+import { askOnTerminal, canPrompt, MAX_SECRET_BYTES, readSecretFromStdin } from "../prompt.js";
 import { registrySettings, type RemoteFlags } from "../remote-options.js";
-
-const MAX_PASSWORD_BYTES = 64 * 1024;
 
 export interface LoginFlags extends RemoteFlags {
   username?: string;
@@ -35,7 +33,7 @@ async function credentialFor(registry: string, flags: LoginFlags): Promise<{ use
   }
   if (flags.passwordStdin) {
     if (!flags.username) throw new UsageError("kit login --password-stdin needs --username (-u)", { hint: stdinHint });
-    const password = await readPasswordStdin();
+    const password = await readSecretFromStdin("password");
     if (password === "") throw new UsageError("no password on standard input");
     return { username: flags.username, password };
   }
@@ -45,23 +43,11 @@ async function credentialFor(registry: string, flags: LoginFlags): Promise<{ use
   const username = flags.username || (await askOnTerminal("Username: ", "username", { echo: true })).trim();
   if (username === "") throw new UsageError("no username given");
   const password = await askOnTerminal("Password: ", "password", { echo: false });
-  if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw new UsageError("the password is too long");
+  if (Buffer.byteLength(password) > MAX_SECRET_BYTES) throw new UsageError("the password is too long");
   return nonEmpty({ username, password });
 }
 
 function nonEmpty(credential: { username: string; password: string }): { username: string; password: string } {
   if (credential.password === "") throw new UsageError("no password given");
   return credential;
-}
-
-async function readPasswordStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of process.stdin) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_PASSWORD_BYTES) throw new UsageError("the password on standard input is too long");
-    chunks.push(chunk as Buffer);
-  }
-  // One trailing newline is what `echo` adds; anything else belongs to the password.
-  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
 }

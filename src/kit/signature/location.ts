@@ -1,0 +1,99 @@
+/**
+ * Where a kit's signatures are: the storage holding the kit (a registry
+ * repository, an OCI layout, the local store's layout), the kit manifest
+ * they sign, the repository they sign it for, and the tag of the
+ * simple-signing manifest there. Signing and verifying work on this alone,
+ * so any Target with referrers will do.
+ *
+ * Tags: in a registry or a plain layout the simple-signing manifest is
+ * tagged as cosign tags it, `sha256-<hex>.sig`; in the local store, whose
+ * entries are named by full references, `REGISTRY/REPO:sha256-<hex>.sig`.
+ */
+import { type Descriptor, formatReference, type PredecessorFinder, type Target, UsageError } from "../../oras/content.js";
+import { openTarget } from "../../oras/index.js";
+import type { RemoteOptions } from "../../oras/remote/index.js";
+import { fetchKit } from "../pull.js";
+import { formatKitReference, toKitReference, type KitReference } from "../reference.js";
+import { withDefaultCredentials } from "../remote-defaults.js";
+import { KitStore } from "../store.js";
+import { recordedRepository } from "../store-reference.js";
+import { parseIdentity } from "./claims.js";
+import { signatureTag } from "./format.js";
+
+/** What signatures are read from and written to. */
+export type SignatureTarget = Target & PredecessorFinder;
+
+export interface KitSignatures {
+  target: SignatureTarget;
+  /** The kit manifest signed. */
+  subject: Descriptor;
+  /** `REGISTRY/REPO` the signatures name (cosign's docker-reference). */
+  identity: string;
+  /** The tag of the simple-signing manifest in `target`. */
+  signatureTag: string;
+  /** The kit where it was found, by digest, for messages: `REGISTRY/REPO@sha256:…`, `oci:PATH@sha256:…`. */
+  reference: string;
+  /** Runs a writer holding whatever lock the target needs (the store's); others run it as is. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+const unlocked = <T>(fn: () => Promise<T>): Promise<T> => fn();
+
+/** The signatures of `subject` in a registry repository or an OCI layout (`name`: `REGISTRY/REPO` or `oci:PATH`). */
+export function signaturesIn(target: SignatureTarget, subject: Descriptor, identity: string, name: string): KitSignatures {
+  return { target, subject: plain(subject), identity, signatureTag: signatureTag(subject.digest), reference: `${name}@${subject.digest}`, exclusive: unlocked };
+}
+
+/** The signatures of a kit held by the local store, for `identity` (the repository its entry is recorded under). */
+export function signaturesInStore(store: KitStore, subject: Descriptor, identity: string): KitSignatures {
+  return {
+    target: store.layout,
+    subject: plain(subject),
+    identity,
+    signatureTag: `${identity}:${signatureTag(subject.digest)}`,
+    reference: `${identity}@${subject.digest} in ${store.where}`,
+    exclusive: (fn) => store.exclusive(fn),
+  };
+}
+
+export interface OpenSignaturesOptions {
+  remote?: RemoteOptions;
+  /** The local store, for store references (a path or an open one). Default: $KIT_STORE. */
+  store?: string | KitStore;
+  /**
+   * The repository the signatures name, `REGISTRY/REPO`. Default: the
+   * registry reference's repository, or the one a store entry is recorded
+   * under; required for an OCI layout, which has none.
+   */
+  identity?: string;
+}
+
+/**
+ * The kit a reference names, resolved to its digest and checked to be a kit
+ * (unpinned ones too: signing one is not running it), and where its
+ * signatures are. Store references (`famiglia@sha256:…`) are the local store's.
+ */
+export async function openKitSignatures(reference: string | KitReference, opts: OpenSignaturesOptions = {}): Promise<KitSignatures> {
+  const ref = toKitReference(reference);
+  const given = opts.identity !== undefined ? parseIdentity(opts.identity) : undefined;
+  if (ref.kind === "store") {
+    const store = await KitStore.openToFind(ref, opts.store);
+    const entry = await store.findOne(ref);
+    const { descriptor } = await store.read(entry.digest, { allowUnpinned: true });
+    return signaturesInStore(store, descriptor, given ?? recordedRepository(entry));
+  }
+  if (ref.kind === "layout" && given === undefined) {
+    throw new UsageError(`${formatKitReference(ref)} is an OCI layout, which does not say which repository the kit is signed for`, {
+      hint: "name it with --identity REGISTRY/REPO (the kit's repository in its registry)",
+    });
+  }
+  const opened = await openTarget(ref, { remote: withDefaultCredentials(opts.remote) });
+  // A tag is resolved here, once: what is signed is the digest, never the tag.
+  const { descriptor } = await fetchKit(opened, { allowUnpinned: true });
+  const name = formatReference({ ...ref, tag: undefined, digest: undefined });
+  return signaturesIn(opened.target, descriptor, given ?? name, name);
+}
+
+function plain(desc: Descriptor): Descriptor {
+  return { mediaType: desc.mediaType, digest: desc.digest, size: desc.size };
+}
