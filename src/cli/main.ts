@@ -205,7 +205,9 @@ export function buildProgram(): Command {
       .option("--allow-unpinned", "accept kits whose image is not pinned: the image is mirrored as its tag resolves now")
       .option("--concurrency <n>", "transfers at once (default 4)")
       .option("--dry-run", "print the plan (what exists, what would be copied, bytes) and copy nothing")
-      .option("--json", 'print {"destination", "dryRun", "roots", "totalBytes", "bytesToTransfer", "warnings"}'),
+      .option("--no-referrers", "leave out what is attached to the kits and images (signatures, SBOMs, referrers)")
+      .option("--json", 'print {"destination", "dryRun", "roots", "totalBytes", "bytesToTransfer", "warnings"}')
+      .option("-q, --quiet", QUIET_HELP),
   ).action(lazy(() => import("./commands/mirror.js")));
 
   addRemoteFlags(

@@ -7,6 +7,9 @@
  * repositories that would share one destination repository are refused
  * here, before anything is planned or copied.
  */
+import { findAttachments } from "./attachments.js";
+import { MemoryStore } from "../oras/content.js";
+import { planCopy } from "../oras/copy/index.js";
 import {
   formatMirrorLocation,
   formatReference,
@@ -27,7 +30,8 @@ import { parseSemverRange, parseTagGlob, tagVersion } from "./tag-selection.js";
 /** How many kits are read from their registries at once. */
 const CLOSURE_CONCURRENCY = 4;
 
-export type MirrorRootKind = "kit" | "image";
+/** attachment: a referrer or cosign .sig/.att/.sbom tag of a kit, an image or one of its platforms. */
+export type MirrorRootKind = "kit" | "image" | "attachment";
 
 /** One graph to copy, its source opened. */
 export interface SourcedRoot {
@@ -51,6 +55,8 @@ export interface SourcedRoot {
 export interface MirrorRootsOptions extends Omit<ClosureOptions, "remote"> {
   remote: RemoteOptions;
   signal?: AbortSignal;
+  /** Carry what is attached to the kits and images (signatures, SBOMs, referrers). Default true. */
+  referrers?: boolean;
 }
 
 /** The roots for these entries at `location`, and the warnings found on the way. */
@@ -123,9 +129,38 @@ export async function mirrorRoots(
       image: formatReference(imageRoot.destination),
     });
   }
+  if (opts.referrers !== false) {
+    for (const root of [...roots.values()]) for (const a of await attachmentRootsOf(root, location, opts)) add(a);
+  }
   const ordered = [...roots.values()];
   warnings.push(...settleTagClaims(ordered));
   return { roots: ordered, warnings };
+}
+
+/**
+ * What is attached to a root's manifests, as roots after it in the same
+ * repository: a cosign tag keeps its tag, a referrer travels by digest (the
+ * destination indexes it under its subject as it arrives).
+ */
+async function attachmentRootsOf(root: SourcedRoot, location: MirrorLocation, opts: MirrorRootsOptions): Promise<SourcedRoot[]> {
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  const descriptor = await root.reader.resolve(root.source.digest, signal);
+  const plan = await planCopy(root.reader, new MemoryStore("the mirror plan"), descriptor, signal);
+  const manifests = plan.nodes.filter((n) => n.kind === "manifest").map((n) => n.descriptor);
+  const out: SourcedRoot[] = [];
+  for (const a of await findAttachments(root.reader, manifests, signal)) {
+    const source = { ...root.source, tag: undefined, digest: a.descriptor.digest };
+    out.push({
+      kind: "attachment",
+      source,
+      origin: root.origin,
+      reader: root.reader,
+      destination: atMirror(source, location),
+      tags: a.tag !== undefined ? [a.tag] : [],
+      kits: [],
+    });
+  }
+  return out;
 }
 
 /** The reference at the mirror, by digest (tags are set apart, on the root). */

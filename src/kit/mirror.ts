@@ -50,6 +50,8 @@ export interface MirrorOptions {
   /** Existence checks and manifest fetches (planning), transfers (executing) at once. Default 4. */
   concurrency?: number;
   signal?: AbortSignal;
+  /** Carry what is attached to the kits and images (signatures, SBOMs, referrers). Default true. */
+  referrers?: boolean;
 }
 
 /** A tag the destination gets, and the digest it points at there before the mirror (null: absent). */
@@ -126,6 +128,7 @@ export async function mirrorKits(kits: MirrorInput, destination: MirrorLocation 
     ...(opts.allowUnpinned !== undefined ? { allowUnpinned: opts.allowUnpinned } : {}),
     ...(opts.store !== undefined ? { store: opts.store } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.referrers !== undefined ? { referrers: opts.referrers } : {}),
   });
   const registry = new RemoteRegistry(location.registry, remote);
   const ledger = new Ledger();

@@ -90,6 +90,23 @@ describe("attachments travel", () => {
     }
   });
 
+  it("kit mirror carries them to the mirror, and --no-referrers leaves them", async () => {
+    const dst = await startRegistry();
+    try {
+      const r = await runKit(["mirror", `${src.host}/org/famiglia-kit:1.0.0`, "--to", `${dst.host}/airgap`, "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      const kinds = (JSON.parse(r.stdout) as { roots: { kind: string }[] }).roots.map((x) => x.kind);
+      expect(kinds.filter((k) => k === "attachment")).toHaveLength(3);
+      await expectAttachmentsAt(dst.host, "airgap/");
+      const without = await runKit(["mirror", `${src.host}/org/famiglia-kit:1.0.0`, "--to", `${dst.host}/bare`, "--no-referrers"]);
+      expect(without.code, without.stderr).toBe(0);
+      const bare = new RemoteRepository({ registry: dst.host, repository: "bare/kit/base" });
+      expect(await bare.predecessors(image.images[0]!.manifest)).toEqual([]);
+    } finally {
+      await dst.stop();
+    }
+  });
+
   it("--no-referrers leaves them out", async () => {
     const bundle = path.join(work, "without.tar");
     const saved = await runKit(["save", `${src.host}/org/famiglia-kit:1.0.0`, "-o", bundle, "--no-referrers", "--json"]);

@@ -3,7 +3,7 @@ import { discoverKits, type DiscoveredReferrer } from "../../kit/discover.js";
 import { parseTargetReference } from "../../oras/reference.js";
 import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine } from "../output.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 import { formatTable } from "../table.js";
 
 interface DiscoverFlags extends RemoteFlags {
@@ -14,8 +14,9 @@ interface DiscoverFlags extends RemoteFlags {
 
 export async function run(imageText: string, flags: DiscoverFlags): Promise<void> {
   const ref = parseTargetReference(imageText);
+  const { remote } = await registrySettings(flags);
   const result = await sayingExpandedNames([[imageText, ref]], () =>
-    discoverKits(ref, { remote: remoteOptions(flags), all: flags.all ?? false, ...(flags.local ? { store: defaultStorePath() } : {}) }),
+    discoverKits(ref, { remote, all: flags.all ?? false, ...(flags.local ? { store: defaultStorePath() } : {}) }),
   );
   if (flags.json) {
     printJson(result);

@@ -6,7 +6,8 @@ import { UsageError } from "../../oras/errors.js";
 import { debugProgress, parseConcurrency } from "../copy-flags.js";
 import { sayingExpandedNames, type WrittenReference } from "../implied-registry.js";
 import { printJson, printLine, printWarning } from "../output.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { copyProgressListener, createProgress } from "../progress/index.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
 interface MirrorFlags extends RemoteFlags {
   to: string;
@@ -15,6 +16,8 @@ interface MirrorFlags extends RemoteFlags {
   concurrency?: string;
   dryRun?: boolean;
   json?: boolean;
+  quiet?: boolean;
+  referrers?: boolean;
 }
 
 export async function run(refs: string[], flags: MirrorFlags): Promise<void> {
@@ -28,8 +31,9 @@ export async function run(refs: string[], flags: MirrorFlags): Promise<void> {
   }
   const dryRun = flags.dryRun ?? false;
   const opts = {
-    remote: remoteOptions(flags),
+    remote: (await registrySettings(flags)).remote,
     allowUnpinned: flags.allowUnpinned ?? false,
+    referrers: flags.referrers !== false,
     ...(concurrency !== undefined ? { concurrency } : {}),
   };
   const plan = await sayingExpandedNames(written, () => mirrorKits(entries, location, opts));
@@ -40,7 +44,19 @@ export async function run(refs: string[], flags: MirrorFlags): Promise<void> {
     return;
   }
   const debug = debugProgress();
-  const result = await sayingExpandedNames(written, () => executeMirror(plan, { ...opts, ...(debug ? { onProgress: debug } : {}) }));
+  const progress = await createProgress(flags);
+  // The plan is known before anything moves: every root's nodes are the display's totals.
+  for (const root of plan.roots) progress.plan(root.plan.nodes.map((n) => ({ id: n.descriptor.digest, label: `${n.kind} ${n.descriptor.digest.slice(0, 19)}`, bytes: n.descriptor.size, ...(n.action === "skip" ? { skipped: true } : {}) })));
+  const show = copyProgressListener(progress);
+  const result = await sayingExpandedNames(written, () =>
+    executeMirror(plan, {
+      ...opts,
+      onProgress: (event) => {
+        show(event);
+        debug?.(event);
+      },
+    }),
+  ).finally(() => progress.finish());
   if (flags.json) {
     printJson({ ...document(result, false), bytesTransferred: result.bytesTransferred });
     return;

@@ -6,7 +6,7 @@ import { UsageError } from "../../oras/errors.js";
 import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine } from "../output.js";
 import { passphraseFor, type PassphraseFlags } from "../passphrase.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
 export interface SignFlags extends RemoteFlags, PassphraseFlags {
   key: string;
@@ -19,8 +19,9 @@ export async function run(ref: string, flags: SignFlags): Promise<void> {
   const parsed = parseKitReference(ref);
   const formats = signatureFormats(flags.format);
   const key = await signingKey(flags.key, flags);
+  const { remote } = await registrySettings(flags);
   const result = await sayingExpandedNames([[ref, parsed]], () =>
-    signKit(parsed, key, { formats, remote: remoteOptions(flags), ...(flags.identity !== undefined ? { identity: flags.identity } : {}) }),
+    signKit(parsed, key, { formats, remote, ...(flags.identity !== undefined ? { identity: flags.identity } : {}) }),
   );
   if (flags.json) printJson(result);
   else printSigned(result);

@@ -4,7 +4,7 @@ import { untrustedError, verifyKit } from "../../kit/signature/verify.js";
 import { UsageError } from "../../oras/errors.js";
 import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine } from "../output.js";
-import { remoteOptions, type RemoteFlags } from "../remote-options.js";
+import { registrySettings, type RemoteFlags } from "../remote-options.js";
 import { formatTable, shortDigest } from "../table.js";
 
 interface VerifyFlags extends RemoteFlags {
@@ -19,8 +19,9 @@ export async function run(ref: string, flags: VerifyFlags): Promise<void> {
   if (files.length === 0) throw new UsageError("kit verify needs at least one --key PUBLIC_KEY", { hint: "kit verify REF --key kit.pub" });
   const parsed = parseKitReference(ref);
   const keys = await Promise.all(files.map((file) => readVerifyingKey(file)));
+  const { remote } = await registrySettings(flags);
   const report = await sayingExpandedNames([[ref, parsed]], () =>
-    verifyKit(parsed, keys, { remote: remoteOptions(flags), ...(flags.identity !== undefined ? { identity: flags.identity } : {}) }),
+    verifyKit(parsed, keys, { remote, ...(flags.identity !== undefined ? { identity: flags.identity } : {}) }),
   );
   if (flags.json) {
     printJson(report);
