@@ -1,9 +1,7 @@
 /** How kit save, kit bundle ls and kit inspect (of a bundle) show a bundle's entries: one table, one JSON shape. */
 import type { BundleRoot } from "../kit/bundle/roots.js";
-import { formatTable } from "./table.js";
+import { formatTable, shortDigest } from "./table.js";
 
-/** `sha256:` and 12 hex digits, as kit ls shortens digests. */
-const SHORT_DIGEST = "sha256:".length + 12;
 
 export interface BundleEntryJson {
   kind: "kit" | "image" | "attachment" | null;
@@ -26,7 +24,7 @@ export function bundleEntryTable(roots: readonly BundleRoot[]): string[] {
   const rows = roots.map((r) => [
     r.kind ?? "-",
     r.reference ?? "(untagged)",
-    r.descriptor.digest.slice(0, SHORT_DIGEST),
+    shortDigest(r.descriptor.digest),
     r.kit ? `${r.kit.name} ${r.kit.version}` : "",
   ]);
   return formatTable([["KIND", "REFERENCE", "DIGEST", "KIT"], ...rows]);

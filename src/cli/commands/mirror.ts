@@ -6,7 +6,7 @@ import { UsageError } from "../../oras/errors.js";
 import { debugProgress, parseConcurrency } from "../copy-flags.js";
 import { sayingExpandedNames, type WrittenReference } from "../implied-registry.js";
 import { printJson, printLine, printWarning } from "../output.js";
-import { copyProgressListener, createProgress } from "../progress/index.js";
+import { copyProgress, createProgress } from "../progress/index.js";
 import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
 interface MirrorFlags extends RemoteFlags {
@@ -45,9 +45,9 @@ export async function run(refs: string[], flags: MirrorFlags): Promise<void> {
   }
   const debug = debugProgress();
   const progress = await createProgress(flags);
-  // The plan is known before anything moves: every root's nodes are the display's totals.
-  for (const root of plan.roots) progress.plan(root.plan.nodes.map((n) => ({ id: n.descriptor.digest, label: `${n.kind} ${n.descriptor.digest.slice(0, 19)}`, bytes: n.descriptor.size, ...(n.action === "skip" ? { skipped: true } : {}) })));
-  const show = copyProgressListener(progress);
+  // The plan is known before anything moves: every root's nodes are the display's totals, rows as copy shows them.
+  const { onPlan, onProgress: show } = copyProgress(progress);
+  for (const root of plan.roots) onPlan(root.plan);
   const result = await sayingExpandedNames(written, () =>
     executeMirror(plan, {
       ...opts,
