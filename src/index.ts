@@ -40,6 +40,7 @@ export { buildKit, withForm, type BuildKitOptions, type BuiltKit } from "./kit/p
 export { pushKit, packKit, type PackOptions, type PushKitOptions, type PushOptions, type PushResult } from "./kit/push.js";
 export { pullKit, resolveKit, fetchKit, type PullOptions, type PullResult, type ResolvedKit } from "./kit/pull.js";
 export { inspectKit, type KitInspection } from "./kit/inspect.js";
+export { parseTrustPattern, trustPatternMatches, trustScopeFor, type TrustOutcome, type TrustPattern, type TrustPolicy, type TrustScope } from "./kit/trust.js";
 export { pinImage } from "./kit/pin.js";
 export {
   loadKitSettings,

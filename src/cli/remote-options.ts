@@ -1,5 +1,6 @@
 /** Flags every registry command shares (and kit's config file), turned into the oras layer's options. */
 import { hasConfigFile } from "../kit/config-path.js";
+import type { TrustPolicy } from "../kit/trust.js";
 import type { MirrorPolicies } from "../oras/mirrors.js";
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
 import { dockerCredentials, parseProxyUrl, RegistryCapabilities, type ProxySettings } from "../oras/remote/index.js";
@@ -39,6 +40,8 @@ export interface RegistrySettings {
   remote: RemoteOptions;
   /** The config file's mirrors by registry host (empty without a config file). */
   mirrors: MirrorPolicies;
+  /** The config file's trust policy (no scopes without a config file). */
+  trust: TrustPolicy;
 }
 
 /**
@@ -48,10 +51,10 @@ export interface RegistrySettings {
  */
 export async function registrySettings(flags: RemoteFlags, env: NodeJS.ProcessEnv = process.env): Promise<RegistrySettings> {
   const remote = remoteOptions(flags);
-  if (!(await hasConfigFile(env))) return { remote, mirrors: new Map() };
+  if (!(await hasConfigFile(env))) return { remote, mirrors: new Map(), trust: { scopes: [] } };
   const { loadKitSettings } = await import("../kit/config.js");
   const settings = await loadKitSettings(undefined, env);
-  return { remote: { ...remote, registries: settings.registries }, mirrors: settings.mirrors };
+  return { remote: { ...remote, registries: settings.registries }, mirrors: settings.mirrors, trust: settings.trust };
 }
 
 /**

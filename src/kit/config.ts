@@ -5,6 +5,7 @@
  * mapping of sections so more can join `registries:` (a `trust:` policy).
  */
 import { stat } from "node:fs/promises";
+import path from "node:path";
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import {
@@ -23,6 +24,7 @@ import { configFileLocation, KIT_CONFIG_ENV } from "./config-path.js";
 import { MAX_CONFIG_FILE_BYTES } from "./limits.js";
 import { checkYamlDocument, YamlValidationError, type KitIssue, type YamlDocumentKind } from "./load.js";
 import { KIT_YAML_BUDGET } from "./yaml-budget.js";
+import { parseTrustPattern, trustPatternKey, type TrustPolicy, type TrustScope } from "./trust.js";
 import type { ValidationReport } from "./validate.js";
 
 z.config(en());
@@ -72,16 +74,55 @@ const registryEntry = z
     }),
   );
 
+const trustPattern = z.string().check(
+  z.superRefine((value, ctx) => {
+    try {
+      parseTrustPattern(value);
+    } catch (err) {
+      const e = err as OciError;
+      ctx.addIssue({ code: "custom", message: `${e.message.replace(/^invalid trust pattern "[^"]*": /, "")}${e.hint ? ` (${e.hint})` : ""}` });
+    }
+  }),
+);
+
+const keyFile = z.string({ error: "must be the path of a public key file" }).check(z.minLength(1, { error: "must be the path of a public key file" }));
+
+const trustEntry = z
+  .strictObject(
+    {
+      keys: z.optional(z.array(keyFile, { error: "must be a list of public key files (PEM, as cosign.pub)" })),
+      signed: z.optional(z.boolean(BOOLEAN)),
+    },
+    { error: "must be a mapping of settings (keys, signed)" },
+  )
+  .check(
+    z.superRefine((entry, ctx) => {
+      const keys = entry.keys ?? [];
+      if (entry.signed !== false && keys.length === 0) {
+        ctx.addIssue({ code: "custom", path: entry.keys === undefined ? [] : ["keys"], message: "requires signatures but names no key to verify them with: list keys, or set signed: false to accept unsigned kits" });
+      }
+      if (entry.signed === false && keys.length > 0) ctx.addIssue({ code: "custom", path: ["keys"], message: "are not used with signed: false (kits are then accepted unchecked): remove them, or the signed: false" });
+    }),
+  );
+
 /** The config file's document. */
 export const ConfigFileSchema = z
   .strictObject(
     {
       registries: z.optional(z.record(registryHost, registryEntry, { error: "must be a mapping of registry hosts to their settings" })),
+      trust: z.optional(z.record(trustPattern, trustEntry, { error: "must be a mapping of reference patterns to what they trust" })),
     },
-    { error: "must be a mapping of sections (registries: …)" },
+    { error: "must be a mapping of sections (registries: …, trust: …)" },
   )
   .check(
     z.superRefine((doc, ctx) => {
+      const patterns = new Map<string, string>();
+      for (const key of Object.keys(doc.trust ?? {})) {
+        const normal = trustPatternKey(parseTrustPattern(key));
+        const first = patterns.get(normal);
+        if (first !== undefined) ctx.addIssue({ code: "custom", path: ["trust", key], message: `is the same pattern as "${first}" (${normal})`, params: { at: "key" } });
+        else patterns.set(normal, key);
+      }
       // Two spellings of one registry (docker.io and index.docker.io, GHCR.io and ghcr.io) would leave which one applies to chance.
       const seen = new Map<string, string>();
       for (const key of Object.keys(doc.registries ?? {})) {
@@ -100,8 +141,8 @@ const CONFIG_FILE: YamlDocumentKind<ConfigFile> = {
   schema: ConfigFileSchema,
   maxBytes: MAX_CONFIG_FILE_BYTES,
   budget: { ...KIT_YAML_BUDGET, why: "a config file is a short list of registries" },
-  notMapping: "the document must be a mapping of sections (registries: …)",
-  knownKeys: ["registries", "mirrors", "pull_from_mirror", "fallback", "plain_http", "insecure"],
+  notMapping: "the document must be a mapping of sections (registries: …, trust: …)",
+  knownKeys: ["registries", "mirrors", "pull_from_mirror", "fallback", "plain_http", "insecure", "trust", "keys", "signed"],
 };
 
 /** What the config file sets, ready for the oras layer. */
@@ -112,6 +153,8 @@ export interface KitSettings {
   mirrors: MirrorPolicies;
   /** plain_http and insecure by registry host (RemoteOptions.registries). */
   registries: ReadonlyMap<string, RegistryHostOptions>;
+  /** The trust policy: which kits must be signed, by which keys; no scopes without a `trust:` section. */
+  trust: TrustPolicy;
 }
 
 export class ConfigValidationError extends YamlValidationError {
@@ -120,9 +163,32 @@ export class ConfigValidationError extends YamlValidationError {
   }
 }
 
-/** Every problem in config file bytes, located; `value` is set only when there are none. */
-export function checkConfigFile(bytes: Uint8Array): { value?: ConfigFile; issues: KitIssue[] } {
-  return checkYamlDocument(bytes, CONFIG_FILE);
+/**
+ * Every problem in config file bytes, located; `value` is set only when
+ * there are none. `keyProblem`, when given, is asked about each trust key
+ * file (resolved against `dir`, the file's directory) and what it says is
+ * reported at that entry: `kit config check` reads the keys, other commands
+ * only when a scope applies.
+ */
+export function checkConfigFile(bytes: Uint8Array, opts: { dir?: string; keyProblem?: (file: string) => string | undefined } = {}): { value?: ConfigFile; issues: KitIssue[] } {
+  const keyProblem = opts.keyProblem;
+  if (keyProblem === undefined) return checkYamlDocument(bytes, CONFIG_FILE);
+  return checkYamlDocument(bytes, {
+    ...CONFIG_FILE,
+    refine: (config) =>
+      Object.entries(config.trust ?? {}).flatMap(([pattern, entry]) =>
+        (entry.keys ?? []).flatMap((key, i) => {
+          const message = keyProblem(keyPath(key, opts.dir));
+          return message === undefined ? [] : [{ path: ["trust", pattern, "keys", i], message }];
+        }),
+      ),
+  });
+}
+
+/** A key file as written: absolute, `~/…`, or relative to the config file's directory. */
+function keyPath(key: string, dir: string | undefined): string {
+  if (key === "~" || key.startsWith("~/")) return path.join(process.env.HOME ?? "/", key.slice(1));
+  return path.resolve(dir ?? ".", key);
 }
 
 /** The settings a checked document makes; `file` is where it came from (named in hints). */
@@ -144,10 +210,17 @@ export function settingsFrom(config: ConfigFile, file: string | undefined): KitS
     if (file !== undefined) policy.source = file;
     mirrors.set(host, policy);
   }
-  return { file, mirrors, registries };
+  const dir = file === undefined ? undefined : path.dirname(path.resolve(file));
+  const scopes: TrustScope[] = Object.entries(config.trust ?? {}).map(([pattern, entry]) => ({
+    pattern: parseTrustPattern(pattern),
+    keys: (entry.keys ?? []).map((key) => keyPath(key, dir)),
+    signed: entry.signed ?? true,
+    ...(file !== undefined ? { file } : {}),
+  }));
+  return { file, mirrors, registries, trust: { scopes } };
 }
 
-export const NO_SETTINGS: KitSettings = { file: undefined, mirrors: new Map(), registries: new Map() };
+export const NO_SETTINGS: KitSettings = { file: undefined, mirrors: new Map(), registries: new Map(), trust: { scopes: [] } };
 
 /**
  * The config file's bytes: `file`, else $KIT_CONFIG, else the default path.
@@ -183,6 +256,14 @@ export async function loadKitSettings(file?: string, env: NodeJS.ProcessEnv = pr
 export async function checkConfig(file?: string, env: NodeJS.ProcessEnv = process.env): Promise<ValidationReport | undefined> {
   const read = await readConfigFile(file, env);
   if (read === undefined) return undefined;
-  const { issues } = checkConfigFile(read.bytes);
+  let { value, issues } = checkConfigFile(read.bytes);
+  if (value !== undefined && Object.keys(value.trust ?? {}).length > 0) {
+    // Only here are the trust keys read while checking: a broken key is a problem of the file, located at its entry.
+    const { keyFileProblem } = await import("./signature/policy.js");
+    const dir = path.dirname(path.resolve(read.file));
+    const problems = new Map<string, string | undefined>();
+    for (const entry of Object.values(value.trust ?? {})) for (const key of entry.keys ?? []) problems.set(keyPath(key, dir), await keyFileProblem(keyPath(key, dir)));
+    ({ issues } = checkConfigFile(read.bytes, { dir, keyProblem: (file) => problems.get(file) }));
+  }
   return { file: read.file, valid: issues.length === 0, errors: issues.map((issue) => ({ file: read.file, ...issue })) };
 }

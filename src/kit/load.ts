@@ -123,6 +123,8 @@ export interface YamlDocumentKind<T> {
   notMapping: string;
   /** Field names an unknown key may be a typo of ("did you mean"). */
   knownKeys: readonly string[];
+  /** Checks beyond the schema, on a document the schema accepted; each problem is located at its path. */
+  refine?: (value: T) => Array<{ path: (string | number)[]; message: string }>;
 }
 
 const KIT_YAML: YamlDocumentKind<KitManifest> = {
@@ -183,8 +185,10 @@ export function checkYamlDocument<T>(bytes: Uint8Array, kind: YamlDocumentKind<T
   }
 
   const result = kind.schema.safeParse(data);
-  if (result.success) return { value: result.data, issues: [] };
-  const issues = result.error.issues.flatMap((issue) => locateIssue(doc, issue, at, kind.knownKeys));
+  const refined = result.success ? (kind.refine?.(result.data) ?? []) : [];
+  if (result.success && refined.length === 0) return { value: result.data, issues: [] };
+  const found: core.$ZodIssue[] = result.success ? refined.map((r) => ({ code: "custom", input: undefined, path: r.path, message: r.message })) : result.error.issues;
+  const issues = found.flatMap((issue) => locateIssue(doc, issue, at, kind.knownKeys));
   issues.sort((a, b) => a.line - b.line || a.column - b.column);
   return { issues };
 }

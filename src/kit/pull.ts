@@ -5,7 +5,19 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { formatReference, fromEndpoints, IoError, type MirrorPolicies, NotFoundError, repositoryName, writeFilesAtomic } from "../oras/content.js";
+import {
+  formatReference,
+  fromEndpoints,
+  IoError,
+  type MirrorPolicies,
+  NotFoundError,
+  parseTargetReference,
+  type RegistryReference,
+  repositoryName,
+  type Target,
+  UntrustedError,
+  writeFilesAtomic,
+} from "../oras/content.js";
 import type { CopyProgressOptions } from "../oras/copy/index.js";
 import { fetchManifestOf, type OpenedTarget, openTarget } from "../oras/index.js";
 import type { RemoteOptions } from "../oras/remote/index.js";
@@ -17,6 +29,8 @@ import { toKitReference, type KitReference } from "./reference.js";
 import { KitStore } from "./store.js";
 import { recordedRepository } from "./store-reference.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
+import type { SignatureTarget } from "./signature/location.js";
+import { type TrustOutcome, type TrustPolicy, type TrustScope, trustScopeFor } from "./trust.js";
 
 /** onPlan and onProgress hear the kit's blobs being fetched (not a pull served from the local store). */
 export interface PullOptions extends CopyProgressOptions {
@@ -31,6 +45,13 @@ export interface PullOptions extends CopyProgressOptions {
   mirrors?: MirrorPolicies;
   /** Path of the local store or an open one. Default: $KIT_STORE or ~/.aegis/kits/store. */
   store?: string | KitStore;
+  /**
+   * The trust policy (loadKitSettings reads it from the config file); none
+   * by default. A kit whose scope requires a signature is refused
+   * (UntrustedError, nothing stored) unless one verifies; the signatures
+   * that did are stored with it, so a pull from the store checks them again.
+   */
+  trust?: TrustPolicy;
 }
 
 /** What `kit pull --json` prints and aegisd consumes. */
@@ -49,6 +70,8 @@ export interface ResolvedKit {
    * fetching names the repository it is recorded under, as `reference` does.
    */
   endpoint: string;
+  /** What the trust policy said, when one of its scopes applies to the kit's repository. */
+  trust?: TrustOutcome;
 }
 
 export interface PullResult extends ResolvedKit {
@@ -68,38 +91,117 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
   let base: string;
   let fetched: KitContent;
   let endpoint: string | undefined;
+  let trust: TrustOutcome | undefined;
   if (ref.kind === "store") {
     const store = await KitStore.openToFind(ref, opts.store);
     const entry = await store.findOne(ref);
     fetched = (await store.read(entry.digest, { allowUnpinned })).content;
     base = recordedRepository(entry);
+    // Offline, the signatures stored with the kit are checked again: a policy added since the pull applies too.
+    const scope = scopeOf(opts.trust, base);
+    if (scope !== undefined) trust = (await trustInStore(store, fetched, base, scope)).outcome;
   } else {
     // The store is created only when a kit is recorded in it: a failed pull leaves no trace.
     const existing = opts.store instanceof KitStore ? opts.store : await KitStore.openIfExists(opts.store);
-    const byDigest = ref.digest !== undefined && ref.tag === undefined;
-    const cached = byDigest && ref.digest !== undefined && existing !== undefined ? await fromStoreByDigest(existing, ref.digest, allowUnpinned) : undefined;
-    if (cached !== undefined) fetched = cached;
-    else ({ content: fetched, endpoint } = await fetchKitThrough(ref, opts));
     base = formatReference({ ...ref, tag: undefined, digest: undefined });
+    const scope = ref.kind === "registry" ? trustScopeFor(opts.trust, ref) : undefined;
+    const byDigest = ref.digest !== undefined && ref.tag === undefined;
+    let cached = byDigest && ref.digest !== undefined && existing !== undefined ? await fromStoreByDigest(existing, ref.digest, allowUnpinned) : undefined;
+    if (cached !== undefined && scope !== undefined) {
+      try {
+        trust = (await trustInStore(existing!, cached, base, scope)).outcome;
+      } catch (err) {
+        // Not trusted as stored: the registry may hold the signature the store lacks.
+        if (!(err instanceof UntrustedError)) throw err;
+        cached = undefined;
+      }
+    }
+    let signatures: Array<{ tag?: string; digest: string }> = [];
+    let servedBy: Target | undefined;
+    if (cached !== undefined) fetched = cached;
+    else {
+      const served = await fetchKitThrough(ref, opts);
+      ({ content: fetched, endpoint } = served);
+      servedBy = served.target;
+      if (scope !== undefined) {
+        // Checked where the kit was served (a mirror too), for the repository the reference names.
+        const { signaturesIn } = await import("./signature/location.js");
+        const { enforceTrust } = await import("./signature/policy.js");
+        const where = signaturesIn(served.target as SignatureTarget, fetched.descriptor, base, endpoint);
+        const verdict = await enforceTrust(where, scope);
+        trust = verdict.outcome;
+        signatures = trust.verified.map((v) => (v.form === "simplesigning" ? { tag: where.signatureTag, digest: v.manifest } : { digest: v.manifest }));
+      }
+    }
     if (ref.kind === "registry") {
       // Recorded only now, after every check passed, under the name asked for (never a mirror's): a refused kit leaves nothing in the store.
       const named = byDigest ? ref : { ...ref, digest: undefined };
       const store = existing ?? (await KitStore.open(opts.store instanceof KitStore ? undefined : opts.store));
-      await store.add({ manifest: { descriptor: fetched.descriptor, bytes: fetched.manifest }, config: fetched.config, layers: fetched.layers }, fetched.kit, [named]);
+      const blobs = { manifest: { descriptor: fetched.descriptor, bytes: fetched.manifest }, config: fetched.config, layers: fetched.layers };
+      if (signatures.length === 0 || servedBy === undefined) await store.add(blobs, fetched.kit, [named]);
+      else await recordWithSignatures(store, servedBy, blobs, fetched.kit, named, base, signatures);
     }
   }
   const files = opts.output === undefined ? [] : await writeKitFiles(opts.output, fetched, opts.force ?? false);
-  return { reference: `${base}@${fetched.descriptor.digest}`, digest: fetched.descriptor.digest, kit: fetched.kit, image: fetched.kit.image, endpoint: endpoint ?? base, files };
+  return {
+    reference: `${base}@${fetched.descriptor.digest}`,
+    digest: fetched.descriptor.digest,
+    kit: fetched.kit,
+    image: fetched.kit.image,
+    endpoint: endpoint ?? base,
+    ...(trust !== undefined ? { trust } : {}),
+    files,
+  };
+}
+
+/** The scope deciding for the repository a store entry is recorded under (none for a layout's). */
+function scopeOf(policy: TrustPolicy | undefined, repository: string): TrustScope | undefined {
+  if (policy === undefined || policy.scopes.length === 0) return undefined;
+  const ref = parseTargetReference(repository);
+  return ref.kind === "registry" ? trustScopeFor(policy, ref) : undefined;
+}
+
+async function trustInStore(store: KitStore, kit: KitContent, identity: string, scope: TrustScope) {
+  const { signaturesInStore } = await import("./signature/location.js");
+  const { enforceTrust } = await import("./signature/policy.js");
+  return enforceTrust(signaturesInStore(store, kit.descriptor, identity), scope);
+}
+
+/**
+ * The kit and the signature manifests that verified it, in one store write:
+ * the simple-signing manifest under `REPO:sha256-<hex>.sig`, a bundle
+ * referrer under `REPO@sha256:…`, as kit load records them. Copied by
+ * digest, so what is stored is what was verified.
+ */
+async function recordWithSignatures(
+  store: KitStore,
+  source: Target,
+  blobs: Parameters<KitStore["add"]>[0],
+  kit: KitContent["kit"],
+  named: RegistryReference,
+  repository: string,
+  signatures: ReadonlyArray<{ tag?: string; digest: string }>,
+): Promise<void> {
+  const { copyGraph } = await import("../oras/copy/index.js");
+  await store.write(async (writer) => {
+    await writer.addKit(blobs, kit, [named]);
+    for (const s of signatures) {
+      const root = await source.resolve(s.digest);
+      await copyGraph(source, writer.layout, root);
+      await writer.addImage(root, s.tag !== undefined ? `${repository}:${s.tag}` : `${repository}@${s.digest}`, "attachment");
+    }
+  });
 }
 
 /** Fetch and check a kit from a layout, or from a registry through its mirrors; `endpoint` names the repository that served. */
-async function fetchKitThrough(ref: Exclude<KitReference, { kind: "store" }>, opts: PullOptions): Promise<{ content: KitContent; endpoint: string }> {
+async function fetchKitThrough(ref: Exclude<KitReference, { kind: "store" }>, opts: PullOptions): Promise<{ content: KitContent; endpoint: string; target: Target }> {
   const remote = withDefaultCredentials(opts.remote);
   const allowUnpinned = opts.allowUnpinned ?? false;
   const fetchOpts = { allowUnpinned, onPlan: opts.onPlan, onProgress: opts.onProgress };
-  if (ref.kind === "layout") return { content: await fetchKit(await openTarget(ref, { remote }), fetchOpts), endpoint: formatReference({ ...ref, tag: undefined, digest: undefined }) };
-  const served = await fromEndpoints(ref, opts.mirrors?.get(ref.registry), async (at) => fetchKit(await openTarget(at.ref, { remote }), fetchOpts));
-  return { content: served.value, endpoint: repositoryName(served.endpoint.ref) };
+  const fetchFrom = async (opened: OpenedTarget) => ({ content: await fetchKit(opened, fetchOpts), target: opened.target });
+  if (ref.kind === "layout") return { ...(await fetchFrom(await openTarget(ref, { remote }))), endpoint: formatReference({ ...ref, tag: undefined, digest: undefined }) };
+  const served = await fromEndpoints(ref, opts.mirrors?.get(ref.registry), async (at) => fetchFrom(await openTarget(at.ref, { remote })));
+  return { ...served.value, endpoint: repositoryName(served.endpoint.ref) };
 }
 
 async function fromStoreByDigest(store: KitStore, digest: string, allowUnpinned: boolean): Promise<KitContent | undefined> {

@@ -99,14 +99,14 @@ registries:
     pull_from_mirror: digests
     fallbak: false
   "ghcr.io/org": {}
-trust: {}
+trusts: {}
 `),
     ).toEqual([
       { path: 'registries["ghcr.io"].mirrors[0]', message: "no scheme is written (plain HTTP is a per-registry setting)", line: 3, column: 15 },
       { path: 'registries["ghcr.io"].pull_from_mirror', message: 'must be one of "all", "digest-only", "tag-only"', line: 4, column: 23 },
       { path: 'registries["ghcr.io"].fallbak', message: 'unknown field (did you mean "fallback"?)', line: 5, column: 5 },
       { path: 'registries["ghcr.io/org"]', message: expect.stringContaining("must be a registry host"), line: 6, column: 3 },
-      { path: "trust", message: "unknown field", line: 7, column: 1 },
+      { path: "trusts", message: 'unknown field (did you mean "trust"?)', line: 7, column: 1 },
     ]);
     expect(issuesOf("registries:\n  ghcr.io: {plain_http: yes}\n  quay.io: {fallback: false}\n")).toEqual([
       { path: 'registries["ghcr.io"].plain_http', message: "must be true or false", line: 2, column: 25 },

@@ -26,6 +26,8 @@ export async function run(file: string | undefined, opts: { json?: boolean }): P
   const settings = await loadKitSettings(checked);
   const mirrors = [...settings.mirrors.values()].reduce((n, policy) => n + policy.mirrors.length, 0);
   const registries = settings.registries.size;
-  printLine(`${checked}: valid (${registries} ${registries === 1 ? "registry" : "registries"}, ${mirrors} mirror${mirrors === 1 ? "" : "s"})`);
+  const scopes = settings.trust.scopes.length;
+  const trust = scopes > 0 ? `, ${scopes} trust scope${scopes === 1 ? "" : "s"}` : "";
+  printLine(`${checked}: valid (${registries} ${registries === 1 ? "registry" : "registries"}, ${mirrors} mirror${mirrors === 1 ? "" : "s"}${trust})`);
   return ExitCode.OK;
 }

@@ -1,4 +1,5 @@
 import { pullKit } from "../../kit/pull.js";
+import type { TrustOutcome } from "../../kit/trust.js";
 import { parseKitReference } from "../../kit/reference.js";
 import { sayingExpandedNames } from "../implied-registry.js";
 import { servedByMirror } from "../mirror-output.js";
@@ -14,14 +15,23 @@ interface PullFlags extends RemoteFlags {
   quiet?: boolean;
 }
 
+function trustLine(trust: TrustOutcome): string {
+  const scope = `trust scope "${trust.scope}"${trust.file !== undefined ? ` in ${trust.file}` : ""}`;
+  if (!trust.signed) return `not checked for signatures: the ${scope} accepts unsigned kits`;
+  const keys = [...new Set(trust.verified.map((v) => v.key))];
+  const forms = [...new Set(trust.verified.map((v) => v.form))];
+  return `signature verified with key ${keys.join(", ")} (${forms.join(" and ")}; ${scope})`;
+}
+
 export async function run(ref: string, flags: PullFlags): Promise<void> {
   const parsed = parseKitReference(ref);
   const progress = await createProgress(flags);
-  const { remote, mirrors } = await registrySettings(flags);
+  const { remote, mirrors, trust } = await registrySettings(flags);
   const result = await sayingExpandedNames([[ref, parsed]], () =>
     pullKit(parsed, {
       remote,
       mirrors,
+      trust,
       allowUnpinned: flags.allowUnpinned ?? false,
       force: flags.force ?? false,
       ...(flags.output !== undefined ? { output: flags.output } : {}),
@@ -29,11 +39,12 @@ export async function run(ref: string, flags: PullFlags): Promise<void> {
     }),
   ).finally(() => progress.finish());
   if (flags.json) {
-    printJson({ reference: result.reference, digest: result.digest, kit: result.kit, image: result.image, endpoint: result.endpoint });
+    printJson({ reference: result.reference, digest: result.digest, kit: result.kit, image: result.image, endpoint: result.endpoint, ...(result.trust !== undefined ? { trust: result.trust } : {}) });
     return;
   }
   printLine(result.reference);
   if (servedByMirror(result.reference, result.endpoint)) printLine(`pulled through the mirror ${result.endpoint}`);
+  if (result.trust !== undefined) printLine(trustLine(result.trust));
   const [kitYaml, ...others] = result.files;
   if (kitYaml !== undefined) {
     // Say which image the written kit.yaml names, and why it is not pinned when it is not.
