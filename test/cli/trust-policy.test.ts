@@ -211,7 +211,17 @@ describe("offline", () => {
       "site.yaml",
       `registries:\n  "${upstream.host}":\n    mirrors: ["${mirror.host}/airgap"]\n    fallback: false\ntrust:\n  "${upstream.host}/org/*":\n    keys: [keys/a.pub]\n`,
     );
+    const bundle = path.join(work, "signed.tar");
+    const saved = await kit(["save", kits.signed!.ref, "-o", bundle]);
+    expect(saved.code, saved.stderr).toBe(0);
     await upstream.stop();
+    // A loaded bundle's signatures serve the policy as a pulled kit's do.
+    const loadedStore = fresh(site);
+    const loaded = await kit(["load", bundle], loadedStore.env);
+    expect(loaded.code, loaded.stderr).toBe(0);
+    const fromLoad = await kit(["pull", `signed@${kits.signed!.digest}`, "--json"], loadedStore.env);
+    expect(fromLoad.code, fromLoad.stderr).toBe(0);
+    expect(JSON.parse(fromLoad.stdout).trust.verified.map((v: { form: string }) => v.form)).toEqual(["simplesigning", "bundle"]);
     const { store, env } = fresh(site);
     const pulled = await kit(["pull", kits.signed!.ref, "--json"], env);
     expect(pulled.code, pulled.stderr).toBe(0);
