@@ -85,7 +85,8 @@ export function buildProgram(): Command {
       .option("-o, --output <dir>", "also write kit.yaml (image pinned) and README.md into DIR")
       .option("--force", "replace existing files in the output directory")
       .option("--allow-unpinned", "accept a kit whose image is not pinned by digest")
-      .option("--json", 'print {"reference", "digest", "kit", "image"} (what aegisd consumes)')
+      .option("-r, --referrers", "also store what is attached to the kit (signatures, SBOMs, other referrers), recursively")
+      .option("--json", 'print {"reference", "digest", "kit", "image", "endpoint"} (what aegisd consumes)')
       .option("-q, --quiet", QUIET_HELP),
   ).action(lazy(() => import("./commands/pull.js")));
 

@@ -16,6 +16,7 @@ import {
   repositoryName,
   type Target,
   UntrustedError,
+  UsageError,
   writeFilesAtomic,
 } from "../oras/content.js";
 import type { CopyProgressOptions } from "../oras/copy/index.js";
@@ -25,7 +26,7 @@ import type { KitConfig } from "./artifact.js";
 import { KIT_YAML_TITLE, README_TITLE } from "./format.js";
 import { kitYamlWithImage } from "./pinned-yaml.js";
 import { readKitContent, type KitContent } from "./read-kit.js";
-import { toKitReference, type KitReference } from "./reference.js";
+import { formatKitReference, toKitReference, type KitReference } from "./reference.js";
 import { KitStore } from "./store.js";
 import { recordedRepository } from "./store-reference.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
@@ -52,6 +53,13 @@ export interface PullOptions extends CopyProgressOptions {
    * that did are stored with it, so a pull from the store checks them again.
    */
   trust?: TrustPolicy;
+  /**
+   * Also store what is attached to the kit where it was served (referrers:
+   * signature bundles, SBOMs, kits attached to it; cosign's .sig/.att/.sbom
+   * tags; recursively), as kit load stores a bundle's. Fetches the kit even
+   * when the store holds it.
+   */
+  referrers?: boolean;
 }
 
 /** What `kit pull --json` prints and aegisd consumes. */
@@ -74,9 +82,18 @@ export interface ResolvedKit {
   trust?: TrustOutcome;
 }
 
+/** A manifest stored with a kit: a signature, or (with `referrers`) anything attached to it. */
+export interface StoredAttachment {
+  digest: string;
+  /** The tag it goes by (cosign's `sha256-<hex>.sig`, …); absent for a referrer. */
+  tag?: string;
+}
+
 export interface PullResult extends ResolvedKit {
   /** Files written with `output`. */
   files: string[];
+  /** With `referrers`: what was stored with the kit, subjects before what is attached to them. */
+  attachments?: StoredAttachment[];
 }
 
 /** Fetch, verify and store a kit; the same document `kit pull --json` prints. */
@@ -87,11 +104,17 @@ export async function resolveKit(reference: string | KitReference, opts: Omit<Pu
 
 export async function pullKit(reference: string | KitReference, opts: PullOptions = {}): Promise<PullResult> {
   const ref = toKitReference(reference);
+  if (opts.referrers === true && ref.kind !== "registry") {
+    throw new UsageError(`${formatKitReference(ref)} is not a registry reference: attachments are stored with kits pulled from a registry`, {
+      hint: ref.kind === "store" ? "pull it by its registry reference (kit ls shows it) with --referrers" : "copy them with kit copy -r, or load a bundle with kit load",
+    });
+  }
   const allowUnpinned = opts.allowUnpinned ?? false;
   let base: string;
   let fetched: KitContent;
   let endpoint: string | undefined;
   let trust: TrustOutcome | undefined;
+  let attachmentsOut: StoredAttachment[] | undefined;
   if (ref.kind === "store") {
     const store = await KitStore.openToFind(ref, opts.store);
     const entry = await store.findOne(ref);
@@ -106,7 +129,8 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
     base = formatReference({ ...ref, tag: undefined, digest: undefined });
     const scope = ref.kind === "registry" ? trustScopeFor(opts.trust, ref) : undefined;
     const byDigest = ref.digest !== undefined && ref.tag === undefined;
-    let cached = byDigest && ref.digest !== undefined && existing !== undefined ? await fromStoreByDigest(existing, ref.digest, allowUnpinned) : undefined;
+    const fromStore = byDigest && ref.digest !== undefined && existing !== undefined && opts.referrers !== true;
+    let cached = fromStore ? await fromStoreByDigest(existing!, ref.digest!, allowUnpinned) : undefined;
     if (cached !== undefined && scope !== undefined) {
       try {
         trust = (await trustInStore(existing!, cached, base, scope)).outcome;
@@ -116,7 +140,8 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
         cached = undefined;
       }
     }
-    let signatures: Array<{ tag?: string; digest: string }> = [];
+    let signatures: StoredAttachment[] = [];
+    let attachments: StoredAttachment[] | undefined;
     let servedBy: Target | undefined;
     if (cached !== undefined) fetched = cached;
     else {
@@ -132,6 +157,12 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
         trust = verdict.outcome;
         signatures = trust.verified.map((v) => (v.form === "simplesigning" ? { tag: where.signatureTag, digest: v.manifest } : { digest: v.manifest }));
       }
+      if (opts.referrers === true) {
+        const { findAttachments } = await import("./attachments.js");
+        attachments = (await findAttachments(served.target as SignatureTarget, [fetched.descriptor])).map((a) => ({ digest: a.descriptor.digest, ...(a.tag !== undefined ? { tag: a.tag } : {}) }));
+        const listed = new Set(attachments.map((a) => a.digest));
+        signatures = [...attachments, ...signatures.filter((s) => !listed.has(s.digest))];
+      }
     }
     if (ref.kind === "registry") {
       // Recorded only now, after every check passed, under the name asked for (never a mirror's): a refused kit leaves nothing in the store.
@@ -140,6 +171,7 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
       const blobs = { manifest: { descriptor: fetched.descriptor, bytes: fetched.manifest }, config: fetched.config, layers: fetched.layers };
       if (signatures.length === 0 || servedBy === undefined) await store.add(blobs, fetched.kit, [named]);
       else await recordWithSignatures(store, servedBy, blobs, fetched.kit, named, base, signatures);
+      attachmentsOut = attachments;
     }
   }
   const files = opts.output === undefined ? [] : await writeKitFiles(opts.output, fetched, opts.force ?? false);
@@ -151,6 +183,7 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
     endpoint: endpoint ?? base,
     ...(trust !== undefined ? { trust } : {}),
     files,
+    ...(attachmentsOut !== undefined ? { attachments: attachmentsOut } : {}),
   };
 }
 
@@ -168,10 +201,11 @@ async function trustInStore(store: KitStore, kit: KitContent, identity: string, 
 }
 
 /**
- * The kit and the signature manifests that verified it, in one store write:
- * the simple-signing manifest under `REPO:sha256-<hex>.sig`, a bundle
- * referrer under `REPO@sha256:…`, as kit load records them. Copied by
- * digest, so what is stored is what was verified.
+ * The kit and the manifests stored with it (the signatures that verified it,
+ * and with `referrers` what is attached to it), in one store write: a tagged
+ * one under `REPO:TAG` (the simple-signing manifest under
+ * `REPO:sha256-<hex>.sig`), a referrer under `REPO@sha256:…`, as kit load
+ * records them. Copied by digest, so what is stored is what was verified.
  */
 async function recordWithSignatures(
   store: KitStore,
@@ -180,7 +214,7 @@ async function recordWithSignatures(
   kit: KitContent["kit"],
   named: RegistryReference,
   repository: string,
-  signatures: ReadonlyArray<{ tag?: string; digest: string }>,
+  signatures: readonly StoredAttachment[],
 ): Promise<void> {
   const { copyGraph } = await import("../oras/copy/index.js");
   await store.write(async (writer) => {

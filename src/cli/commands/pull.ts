@@ -11,6 +11,7 @@ interface PullFlags extends RemoteFlags {
   output?: string;
   force?: boolean;
   allowUnpinned?: boolean;
+  referrers?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -32,6 +33,7 @@ export async function run(ref: string, flags: PullFlags): Promise<void> {
       remote,
       mirrors,
       trust,
+      referrers: flags.referrers ?? false,
       allowUnpinned: flags.allowUnpinned ?? false,
       force: flags.force ?? false,
       ...(flags.output !== undefined ? { output: flags.output } : {}),
@@ -39,12 +41,13 @@ export async function run(ref: string, flags: PullFlags): Promise<void> {
     }),
   ).finally(() => progress.finish());
   if (flags.json) {
-    printJson({ reference: result.reference, digest: result.digest, kit: result.kit, image: result.image, endpoint: result.endpoint, ...(result.trust !== undefined ? { trust: result.trust } : {}) });
+    printJson({ reference: result.reference, digest: result.digest, kit: result.kit, image: result.image, endpoint: result.endpoint, ...(result.trust !== undefined ? { trust: result.trust } : {}), ...(result.attachments !== undefined ? { attachments: result.attachments } : {}) });
     return;
   }
   printLine(result.reference);
   if (servedByMirror(result.reference, result.endpoint)) printLine(`pulled through the mirror ${result.endpoint}`);
   if (result.trust !== undefined) printLine(trustLine(result.trust));
+  if (result.attachments !== undefined) printLine(`stored ${result.attachments.length} attached manifest${result.attachments.length === 1 ? "" : "s"} with it`);
   const [kitYaml, ...others] = result.files;
   if (kitYaml !== undefined) {
     // Say which image the written kit.yaml names, and why it is not pinned when it is not.
