@@ -15,7 +15,7 @@ import {
 import { openTarget, type CopySource } from "../oras/index.js";
 import { RemoteRepository, type RemoteOptions } from "../oras/remote/index.js";
 import type { KitConfig } from "./artifact.js";
-import { fetchKit } from "./pull.js";
+import { fetchKit } from "./fetch-kit.js";
 import { formatKitReference, toKitReference, type KitReference } from "./reference.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 import { KitStore } from "./store.js";

@@ -20,12 +20,15 @@ import {
   writeFilesAtomic,
 } from "../oras/content.js";
 import type { CopyProgressOptions } from "../oras/copy/index.js";
-import { fetchManifestOf, type OpenedTarget, openTarget } from "../oras/index.js";
+import { type OpenedTarget, openTarget } from "../oras/index.js";
+import { fetchKit } from "./fetch-kit.js";
 import type { RemoteOptions } from "../oras/remote/index.js";
 import type { KitConfig } from "./artifact.js";
 import { KIT_YAML_TITLE, README_TITLE } from "./format.js";
 import { kitYamlWithImage } from "./pinned-yaml.js";
-import { readKitContent, type KitContent } from "./read-kit.js";
+import type { KitContent } from "./read-kit.js";
+
+export { fetchKit } from "./fetch-kit.js";
 import { formatKitReference, toKitReference, type KitReference } from "./reference.js";
 import { KitStore } from "./store.js";
 import { recordedRepository } from "./store-reference.js";
@@ -245,12 +248,6 @@ async function fromStoreByDigest(store: KitStore, digest: string, allowUnpinned:
     if (err instanceof NotFoundError) return undefined;
     throw err;
   }
-}
-
-/** Fetch and check a kit from a registry or layout; nothing is stored here. */
-export async function fetchKit(opened: OpenedTarget, opts: { allowUnpinned?: boolean } & CopyProgressOptions = {}): Promise<KitContent> {
-  const { descriptor, bytes } = await fetchManifestOf(opened);
-  return readKitContent(opened.target, descriptor, bytes, formatReference(opened.ref), opts);
 }
 
 /** kit.yaml (with the image pinned, unless the kit is unpinned) and README.md, both or neither. */

@@ -8,7 +8,7 @@
 import { formatReference, parseTargetReference } from "../oras/content.js";
 import { openTarget } from "../oras/index.js";
 import type { RemoteOptions } from "../oras/remote/index.js";
-import { fetchKit } from "./pull.js";
+import { fetchKit } from "./fetch-kit.js";
 import type { KitContent } from "./read-kit.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 import { isShortKitReference, KitStore } from "./store.js";

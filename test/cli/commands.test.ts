@@ -127,6 +127,7 @@ describe("kit completion", () => {
       "--output",
       "--force",
       "--allow-unpinned",
+      "--referrers",
       "--json",
       "--quiet",
       "--plain-http",

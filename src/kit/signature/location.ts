@@ -12,7 +12,7 @@
 import { type Descriptor, formatReference, type PredecessorFinder, type Target, UsageError } from "../../oras/content.js";
 import { openTarget } from "../../oras/index.js";
 import type { RemoteOptions } from "../../oras/remote/index.js";
-import { fetchKit } from "../pull.js";
+import { fetchKit } from "../fetch-kit.js";
 import { formatKitReference, toKitReference, type KitReference } from "../reference.js";
 import { withDefaultCredentials } from "../remote-defaults.js";
 import { KitStore } from "../store.js";
