@@ -228,7 +228,7 @@ export function buildProgram(): Command {
       .command("verify")
       .description("verify a kit's signatures (either form) with public keys, offline for layouts and the store; exit 7 when none verifies")
       .argument("<ref>", "REGISTRY/REPO:TAG or @DIGEST, oci:PATH[:TAG|@DIGEST] (with --identity), or NAME@DIGEST from the local store")
-      .option("--key <file>", "a public key to trust (repeatable): PREFIX.pub from kit key generate, or a cosign.pub", collect, [])
+      .option("--key <file>", "a public key to trust (repeatable): PREFIX.pub from kit key generate, or a cosign.pub (default: the keys of the config file's trust scope for the kit)", collect, [])
       .option("--identity <repo>", "the repository the signatures must name, REGISTRY/REPO (default: the kit's; required for oci: layouts)")
       .option("--json", 'print {"reference", "digest", "identity", "verified", "signatures": [{"form", "manifest", "blob", "key", "verdict", "reason"}]}'),
   ).action(lazy(() => import("./commands/verify.js")));

@@ -11,7 +11,6 @@ import {
   IoError,
   type MirrorPolicies,
   NotFoundError,
-  parseTargetReference,
   type RegistryReference,
   repositoryName,
   type Target,
@@ -34,7 +33,7 @@ import { KitStore } from "./store.js";
 import { recordedRepository } from "./store-reference.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
 import type { SignatureTarget } from "./signature/location.js";
-import { type TrustOutcome, type TrustPolicy, type TrustScope, trustScopeFor } from "./trust.js";
+import { type TrustOutcome, type TrustPolicy, type TrustScope, trustScopeFor, trustScopeForRepository } from "./trust.js";
 
 /** onPlan and onProgress hear the kit's blobs being fetched (not a pull served from the local store). */
 export interface PullOptions extends CopyProgressOptions {
@@ -124,7 +123,7 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
     fetched = (await store.read(entry.digest, { allowUnpinned })).content;
     base = recordedRepository(entry);
     // Offline, the signatures stored with the kit are checked again: a policy added since the pull applies too.
-    const scope = scopeOf(opts.trust, base);
+    const scope = trustScopeForRepository(opts.trust, base);
     if (scope !== undefined) trust = (await trustInStore(store, fetched, base, scope)).outcome;
   } else {
     // The store is created only when a kit is recorded in it: a failed pull leaves no trace.
@@ -188,13 +187,6 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
     files,
     ...(attachmentsOut !== undefined ? { attachments: attachmentsOut } : {}),
   };
-}
-
-/** The scope deciding for the repository a store entry is recorded under (none for a layout's). */
-function scopeOf(policy: TrustPolicy | undefined, repository: string): TrustScope | undefined {
-  if (policy === undefined || policy.scopes.length === 0) return undefined;
-  const ref = parseTargetReference(repository);
-  return ref.kind === "registry" ? trustScopeFor(policy, ref) : undefined;
 }
 
 async function trustInStore(store: KitStore, kit: KitContent, identity: string, scope: TrustScope) {

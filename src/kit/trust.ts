@@ -7,7 +7,7 @@
  * loaded when a scope requires it, so a pull without a policy loads no
  * signature code.
  */
-import { InvalidReferenceError, parseMirrorLocation, parseReference, type RegistryReference } from "../oras/content.js";
+import { InvalidReferenceError, parseMirrorLocation, parseReference, parseTargetReference, type RegistryReference } from "../oras/content.js";
 
 export interface TrustPattern {
   /** As written in the config file. */
@@ -93,6 +93,13 @@ export function trustScopeFor(policy: TrustPolicy | undefined, ref: { registry: 
     if (best === undefined || rank(scope.pattern) > rank(best.pattern)) best = scope;
   }
   return best;
+}
+
+/** The scope deciding for a repository named as text, `REGISTRY/REPO` (a store entry's, a signature identity); none for `oci:` names. */
+export function trustScopeForRepository(policy: TrustPolicy | undefined, repository: string): TrustScope | undefined {
+  if (policy === undefined || policy.scopes.length === 0) return undefined;
+  const ref = parseTargetReference(repository);
+  return ref.kind === "registry" ? trustScopeFor(policy, ref) : undefined;
 }
 
 /** What `kit pull --json` says of the policy that applied. */

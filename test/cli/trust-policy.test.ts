@@ -203,6 +203,20 @@ describe("kit pull under a trust policy", () => {
   });
 });
 
+describe("kit verify without --key", () => {
+  it("takes the keys of the trust scope that decides for the kit", async () => {
+    const env = { KIT_CONFIG: config };
+    expect(await kit(["verify", kits.signed!.ref], env)).toMatchObject({ code: 0 });
+    expect((await kit(["verify", kits.wrongkey!.ref], env)).code).toBe(7);
+    const outside = await kit(["verify", kits.elsewhere!.ref], env);
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toContain(`kit verify needs at least one --key PUBLIC_KEY: no trust scope of the config file applies to ${upstream.host}/other/kit`);
+    const free = await kit(["verify", kits.free!.ref], env);
+    expect(free.code).toBe(2);
+    expect(free.stderr).toContain(`the trust scope "${upstream.host}/org/free-kit" accepts unsigned kits`);
+  });
+});
+
 describe("offline", () => {
   it("a mirror serves a kit signed for the upstream's name, and the store re-verifies with every registry stopped", async () => {
     const mirrored = await kit(["mirror", kits.signed!.ref, "--to", `${mirror.host}/airgap`]);

@@ -1,6 +1,9 @@
 import { parseKitReference } from "../../kit/reference.js";
-import { readVerifyingKey } from "../../kit/signature/keys.js";
-import { untrustedError, verifyKit } from "../../kit/signature/verify.js";
+import { readVerifyingKey, type VerifyingKey } from "../../kit/signature/keys.js";
+import { openKitSignatures } from "../../kit/signature/location.js";
+import { scopeKeys } from "../../kit/signature/policy.js";
+import { untrustedError, verifyKitSignatures } from "../../kit/signature/verify.js";
+import { type TrustPolicy, trustScopeForRepository } from "../../kit/trust.js";
 import { UsageError } from "../../oras/errors.js";
 import { sayingExpandedNames } from "../implied-registry.js";
 import { printJson, printLine } from "../output.js";
@@ -13,16 +16,27 @@ interface VerifyFlags extends RemoteFlags {
   json?: boolean;
 }
 
+/** Without --key, the keys of the trust scope of the config file that decides for `identity`, as kit pull would check it. */
+async function policyKeys(trust: TrustPolicy, identity: string): Promise<VerifyingKey[]> {
+  const scope = trustScopeForRepository(trust, identity);
+  if (scope === undefined || !scope.signed) {
+    const why = scope === undefined ? `no trust scope of the config file applies to ${identity}` : `the trust scope "${scope.pattern.text}" accepts unsigned kits`;
+    throw new UsageError(`kit verify needs at least one --key PUBLIC_KEY: ${why}`, { hint: "kit verify REF --key kit.pub" });
+  }
+  return scopeKeys(scope);
+}
+
 /** Exit 0 when a signature verifies; 7 (UNTRUSTED) otherwise, after the report (--json: the document alone). */
 export async function run(ref: string, flags: VerifyFlags): Promise<void> {
   const files = flags.key ?? [];
-  if (files.length === 0) throw new UsageError("kit verify needs at least one --key PUBLIC_KEY", { hint: "kit verify REF --key kit.pub" });
   const parsed = parseKitReference(ref);
-  const keys = await Promise.all(files.map((file) => readVerifyingKey(file)));
-  const { remote } = await registrySettings(flags);
-  const report = await sayingExpandedNames([[ref, parsed]], () =>
-    verifyKit(parsed, keys, { remote, ...(flags.identity !== undefined ? { identity: flags.identity } : {}) }),
-  );
+  // Given keys are read before any request: a bad key file fails fast.
+  const given = await Promise.all(files.map((file) => readVerifyingKey(file)));
+  const { remote, trust } = await registrySettings(flags);
+  const report = await sayingExpandedNames([[ref, parsed]], async () => {
+    const where = await openKitSignatures(parsed, { remote, ...(flags.identity !== undefined ? { identity: flags.identity } : {}) });
+    return verifyKitSignatures(where, given.length > 0 ? given : await policyKeys(trust, where.identity));
+  });
   if (flags.json) {
     printJson(report);
   } else {

@@ -36,7 +36,7 @@ export async function keyFileProblem(file: string): Promise<string | undefined> 
 }
 
 /** The keys a scope trusts; an unusable key file stops the command, naming the config file. */
-async function scopeKeys(scope: TrustScope): Promise<VerifyingKey[]> {
+export async function scopeKeys(scope: TrustScope): Promise<VerifyingKey[]> {
   const keys: VerifyingKey[] = [];
   for (const file of scope.keys) {
     try {
