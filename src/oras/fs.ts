@@ -201,5 +201,8 @@ async function naming<T>(file: string, work: () => Promise<T>): Promise<T> {
 }
 
 function cannotWrite(file: string, err: unknown): IoError {
+  // Node's message names the temp file; the user named the file and its directory.
+  if (errnoCode(err) === "ENOENT") return new IoError(`cannot write ${file}: the directory ${dirOf(file)} does not exist`, { hint: "create it first, or choose another path", cause: err });
+  if (errnoCode(err) === "EACCES") return new IoError(`cannot write ${file}: permission denied in ${dirOf(file)}`, { cause: err });
   return new IoError(`cannot write ${file}: ${(err as Error).message}`, { cause: err });
 }

@@ -95,6 +95,10 @@ describe("kit key generate", () => {
     const again = await kit(["key", "generate", "-o", key("a")]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/a\.key already exists/);
+    // A prefix in a directory that does not exist names that directory, not the temp file it could not create.
+    const nowhere = await kit(["key", "generate", "-o", path.join(work, "no", "such", "k")]);
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toBe(`kit: error: cannot write ${path.join(work, "no", "such", "k.key")}: the directory ${path.join(work, "no", "such")} does not exist\nkit: hint: create it first, or choose another path\n`);
   });
 
   it("needs a passphrase from somewhere other than the command line", async () => {
