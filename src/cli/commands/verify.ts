@@ -19,9 +19,9 @@ export async function run(ref: string, flags: VerifyFlags): Promise<void> {
   if (files.length === 0) throw new UsageError("kit verify needs at least one --key PUBLIC_KEY", { hint: "kit verify REF --key kit.pub" });
   const parsed = parseKitReference(ref);
   const keys = await Promise.all(files.map((file) => readVerifyingKey(file)));
-  const { remote } = await registrySettings(flags);
+  const { remote, mirrors } = await registrySettings(flags);
   const report = await sayingExpandedNames([[ref, parsed]], () =>
-    verifyKit(parsed, keys, { remote, ...(flags.identity !== undefined ? { identity: flags.identity } : {}) }),
+    verifyKit(parsed, keys, { remote, mirrors, ...(flags.identity !== undefined ? { identity: flags.identity } : {}) }),
   );
   if (flags.json) {
     printJson(report);
