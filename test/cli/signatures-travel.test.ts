@@ -234,6 +234,7 @@ describe("after kit save, with the source registry stopped", () => {
 });
 
 describe("after kit copy -r, with the source registry stopped", () => {
+  // copy -r follows referrers (oras copy -r's rule): the bundle form. A .sig tag is copied by name (sign-verify.test.ts).
   it("the kit's bundle referrer came along and verifies at the destination", async () => {
     expect(copied.code, copied.stderr).toBe(0);
     const referrers = (JSON.parse(copied.stdout) as { referrers: { digest: string; artifactType: string | null }[] }).referrers;
