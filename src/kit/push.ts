@@ -20,7 +20,7 @@ import {
 } from "../oras/content.js";
 import { copy, type CopyProgressOptions } from "../oras/copy/index.js";
 import { openTarget } from "../oras/index.js";
-import { RemoteRepository, type RemoteOptions } from "../oras/remote/index.js";
+import { RemoteRepository, refusesOci11Fields, type RemoteOptions } from "../oras/remote/index.js";
 import type { KitArtifact, ManifestForm } from "./artifact.js";
 import { buildKit, type BuildKitOptions, withForm } from "./pack.js";
 import { KitStore } from "./store.js";
@@ -151,19 +151,6 @@ async function attachToImage(artifact: KitArtifact, target: RegistryReference, r
     });
   }
   return where;
-}
-
-/**
- * A manifest PUT refused because of its OCI 1.1 fields: MANIFEST_INVALID or
- * UNSUPPORTED, or a bare 400/405/415, on a manifest PUT.
- */
-function refusesOci11Fields(err: unknown): boolean {
-  if (!(err instanceof OciError) || err.response === undefined) return false;
-  const { method, url, status, errors } = err.response;
-  if (method !== "PUT" || !url.includes("/manifests/")) return false;
-  const codes = errors.map((e) => e.code);
-  if (codes.includes("MANIFEST_INVALID") || codes.includes("UNSUPPORTED")) return true;
-  return codes.length === 0 && (status === 400 || status === 405 || status === 415);
 }
 
 // A tag shaped like a version (1.0.0, v2.1.3-rc.1) is read by people and tools as the kit's version.

@@ -4,7 +4,6 @@
  * kit copy -r, and a registry that refuses OCI 1.1 manifest fields — the last played by a small proxy in front of the
  * real registry, because distribution 2.8 accepts those fields (it ignores them).
  */
-import http from "node:http";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -16,12 +15,13 @@ import { buildImageIndex, type BuiltImageIndex } from "../support/images.js";
 import { runKit } from "../support/cli.js";
 import { startRegistry, type RunningRegistry } from "../support/registry.js";
 import { descriptorOf } from "../support/content.js";
+import { startOci11Refuser, type Oci11Refuser } from "../support/oci11-refuser.js";
 
 let a: RunningRegistry;
 let b: RunningRegistry;
 let work: string;
 let image: BuiltImageIndex;
-let refuser: { host: string; refused: number; stop: () => Promise<void> };
+let refuser: Oci11Refuser;
 const EMPTY = Buffer.from("{}");
 const EMPTY_DESC = descriptorOf(EMPTY, MediaType.EmptyJSON);
 
@@ -45,37 +45,6 @@ async function thirdPartyReferrer(registry: RunningRegistry, repository: string,
   const desc = descriptorOf(bytes, MediaType.ImageManifest);
   await repo.pushManifest(desc, bytes);
   return desc;
-}
-
-/** Forwards to the registry, but answers 400 MANIFEST_INVALID to a manifest PUT carrying artifactType or subject. */
-async function startOci11Refuser(upstream: RunningRegistry): Promise<typeof refuser> {
-  const state = { refused: 0 };
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
-    if (req.method === "PUT" && /\/manifests\//.test(req.url ?? "") && /"(artifactType|subject)"/.test(body.toString("utf8"))) {
-      state.refused++;
-      const err = Buffer.from(JSON.stringify({ errors: [{ code: "MANIFEST_INVALID", message: "manifest invalid" }] }));
-      res.writeHead(400, { "content-type": "application/json", "content-length": String(err.length) });
-      return void res.end(err);
-    }
-    const forward = http.request(`${upstream.url}${req.url}`, { method: req.method, headers: { ...req.headers, host: upstream.host } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    forward.on("error", () => res.destroy());
-    forward.end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  return {
-    host: `127.0.0.1:${port}`,
-    get refused() {
-      return state.refused;
-    },
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
 
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
 import { digestOf } from "../../src/oras/digest.js";
 import { MemoryStore } from "../../src/oras/memory.js";
 import { fetchAll } from "../../src/oras/verify.js";
-import { buildSignatureBundle, readSignatureBundle, signatureStatement } from "../../src/kit/signature/bundle.js";
+import { buildSignatureBundle, bundleReferrer, readSignatureBundle, signatureStatement } from "../../src/kit/signature/bundle.js";
 import { COSIGN_SIGNATURE_ANNOTATION, KEY_HINT_ANNOTATION, SIGSTORE_BUNDLE_MEDIA_TYPE, SIMPLE_SIGNING_MEDIA_TYPE } from "../../src/kit/signature/format.js";
 import { generateKeyPair, parseSigningKey, parseVerifyingKey, type SigningKey } from "../../src/kit/signature/keys.js";
 import { signaturesIn, type KitSignatures } from "../../src/kit/signature/location.js";
@@ -138,6 +138,24 @@ describe("signing and verifying in a store", () => {
     expect(report.verified).toBe(false);
     expect(report.signatures.map((s) => s.verdict)).toEqual(["other-digest", "other-digest"]);
     expect(report.signatures[0]!.reason).toBe(`it signs ${kit.digest}, not this kit (${other.digest})`);
+  });
+
+  it("finds a bundle referrer in the image-spec 1.0 form, and refuses it moved onto another kit", async () => {
+    const store = new MemoryStore("mem");
+    const [kit, other] = [await kitIn(store, "legacy"), await kitIn(store, "legacy-other")];
+    const key = await newKey();
+    const bundle = await buildSignatureBundle(key, signatureStatement(REPO, kit.digest));
+    const { config, layer, manifest } = bundleReferrer(kit, bundle, { form: "image-spec-1.0" });
+    const doc = JSON.parse(manifest.bytes.toString());
+    expect([doc.artifactType, doc.config.mediaType, doc.subject.digest]).toEqual([undefined, SIGSTORE_BUNDLE_MEDIA_TYPE, kit.digest]);
+    for (const part of [config, layer, manifest]) if (!(await store.exists(part.descriptor))) await store.push(part.descriptor, part.bytes);
+    const report = await verifyKitSignatures(where(store, kit), [key]);
+    expect(report.signatures.map((s) => [s.form, s.manifest, s.verdict])).toEqual([["bundle", manifest.descriptor.digest, "verified"]]);
+    // The same bundle in a manifest naming the other kit: listed there, and refused, for its statement signs the first.
+    const moved = Buffer.from(JSON.stringify({ ...doc, subject: other }));
+    await store.push({ mediaType: MediaType.ImageManifest, digest: digestOf(moved), size: moved.length }, moved);
+    const elsewhere = await verifyKitSignatures(where(store, other), [key]);
+    expect(elsewhere.signatures.map((s) => s.verdict)).toEqual(["other-digest"]);
   });
 
   it("refuses a signature for the digest in another repository", async () => {

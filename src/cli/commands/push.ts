@@ -37,6 +37,7 @@ export async function run(ref: string, dir: string, flags: PushFlags): Promise<v
   ).finally(() => progress.finish());
   for (const warning of result.warnings) printWarning(warning);
   const signed = signing ? await signing.sign(result.reference) : undefined;
+  for (const warning of signed?.warnings ?? []) printWarning(warning);
   if (flags.json) printJson({ ...result, ...(signed ? { signed } : {}) });
   else {
     printLine(result.reference);

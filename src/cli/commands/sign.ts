@@ -4,7 +4,7 @@ import { readSigningKey, type SigningKey } from "../../kit/signature/keys.js";
 import { signKit, type SignResult } from "../../kit/signature/sign.js";
 import { UsageError } from "../../oras/errors.js";
 import { sayingExpandedNames } from "../implied-registry.js";
-import { printJson, printLine } from "../output.js";
+import { printJson, printLine, printWarning } from "../output.js";
 import { passphraseFor, type PassphraseFlags } from "../passphrase.js";
 import { registrySettings, type RemoteFlags } from "../remote-options.js";
 
@@ -23,6 +23,7 @@ export async function run(ref: string, flags: SignFlags): Promise<void> {
   const result = await sayingExpandedNames([[ref, parsed]], () =>
     signKit(parsed, key, { formats, remote, ...(flags.identity !== undefined ? { identity: flags.identity } : {}) }),
   );
+  for (const warning of result.warnings) printWarning(warning);
   if (flags.json) printJson(result);
   else printSigned(result);
 }
@@ -42,7 +43,8 @@ export function signingKey(file: string, flags: PassphraseFlags): Promise<Signin
 export function printSigned(result: SignResult): void {
   printLine(`signed ${result.reference} for ${result.identity} with key ${result.key}`);
   for (const s of result.signatures) {
-    const where = s.tag !== undefined ? `${s.tag} (${s.manifest})` : `referrer ${s.manifest}`;
+    const form = s.manifestForm === "image-spec-1.0" ? ` (image-spec 1.0 form${s.listedBy === "referrers-index" ? ", listed in the referrers index only" : ""})` : "";
+    const where = s.tag !== undefined ? `${s.tag} (${s.manifest})` : `referrer ${s.manifest}${form}`;
     printLine(`  ${s.form.padEnd(13)}  ${where}${s.added ? "" : ": already signed by this key"}`);
   }
 }

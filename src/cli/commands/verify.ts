@@ -32,9 +32,9 @@ export async function run(ref: string, flags: VerifyFlags): Promise<void> {
   const parsed = parseKitReference(ref);
   // Given keys are read before any request: a bad key file fails fast.
   const given = await Promise.all(files.map((file) => readVerifyingKey(file)));
-  const { remote, trust } = await registrySettings(flags);
+  const { remote, mirrors, trust } = await registrySettings(flags);
   const report = await sayingExpandedNames([[ref, parsed]], async () => {
-    const where = await openKitSignatures(parsed, { remote, ...(flags.identity !== undefined ? { identity: flags.identity } : {}) });
+    const where = await openKitSignatures(parsed, { remote, mirrors, ...(flags.identity !== undefined ? { identity: flags.identity } : {}) });
     return verifyKitSignatures(where, given.length > 0 ? given : await policyKeys(trust, where.identity));
   });
   if (flags.json) {

@@ -47,22 +47,41 @@ export async function buildSignatureBundle(key: SigningKey, statement: Buffer): 
   return Buffer.from(JSON.stringify(bundleToJSON(bundle)), "utf8");
 }
 
-/** The referrer manifest attaching `bundle` to `subject`, laid out as cosign 3 writes it (BUNDLE_SPEC.md), and its empty config. */
-export function bundleReferrer(subject: Descriptor, bundle: Buffer): { config: DescribedBytes; layer: DescribedBytes; manifest: DescribedBytes } {
+/**
+ * The manifest forms of a bundle referrer (spec/kit-signature-v1.md):
+ * "oci-1.1", as cosign 3 writes it; "image-spec-1.0", for registries that
+ * refuse `artifactType`, with the bundle media type as the config's media
+ * type instead (the config still `{}`), with or without `subject`.
+ */
+export type BundleManifestForm = "oci-1.1" | "image-spec-1.0";
+
+export interface BundleReferrerOptions {
+  /** Default "oci-1.1". */
+  form?: BundleManifestForm;
+  /** Name the kit as `subject` (default true); false only in the 1.0 form, for registries that refuse `subject` too. */
+  subject?: boolean;
+}
+
+/** The referrer manifest attaching `bundle` to `subject`, laid out as cosign 3 writes it (BUNDLE_SPEC.md) or in the 1.0 form, and its config. */
+export function bundleReferrer(subject: Descriptor, bundle: Buffer, opts: BundleReferrerOptions = {}): { config: DescribedBytes; layer: DescribedBytes; manifest: DescribedBytes } {
+  const oci11 = (opts.form ?? "oci-1.1") === "oci-1.1";
+  const withSubject = oci11 || opts.subject !== false;
   const layer: Descriptor = { mediaType: SIGSTORE_BUNDLE_MEDIA_TYPE, digest: digestOf(bundle), size: bundle.length };
+  const config: Descriptor = oci11 ? EMPTY_CONFIG : { ...EMPTY_CONFIG, mediaType: SIGSTORE_BUNDLE_MEDIA_TYPE };
   const doc = {
     schemaVersion: 2,
     mediaType: MediaType.ImageManifest,
-    artifactType: SIGSTORE_BUNDLE_MEDIA_TYPE,
-    config: EMPTY_CONFIG,
+    ...(oci11 ? { artifactType: SIGSTORE_BUNDLE_MEDIA_TYPE } : {}),
+    config,
     layers: [layer],
-    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+    ...(withSubject ? { subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size } } : {}),
     annotations: { [BundleAnnotation.Content]: "dsse-envelope", [BundleAnnotation.PredicateType]: COSIGN_SIGN_PREDICATE_TYPE },
   };
   const bytes = Buffer.from(canonicalJson(doc), "utf8");
   return {
-    config: { descriptor: EMPTY_CONFIG, bytes: EMPTY_JSON },
+    config: { descriptor: config, bytes: EMPTY_JSON },
     layer: { descriptor: layer, bytes: bundle },
+    // artifactType on the descriptor is what a referrers listing reports: the config media type in the 1.0 form.
     manifest: { descriptor: { mediaType: MediaType.ImageManifest, digest: digestOf(bytes), size: bytes.length, artifactType: SIGSTORE_BUNDLE_MEDIA_TYPE }, bytes },
   };
 }

@@ -94,22 +94,33 @@ export async function readSignatureManifest(
   return typeof layers === "string" ? { descriptor, problem: layers } : { descriptor, layers };
 }
 
-/** The bundle referrers of the kit. */
+/**
+ * The bundle referrers of the kit, in either manifest form: listed with the
+ * bundle artifact type, or listed with none (a fallback index written for a
+ * registry that refuses OCI 1.1 fields leaves it out), in which case the
+ * manifest says what it is. Referrers of other types are not looked at.
+ */
 async function bundleSignatures(where: KitSignatures, opts: { signal?: AbortSignal }): Promise<FoundSignature[]> {
-  const referrers = await where.target.predecessors(where.subject, { artifactType: SIGSTORE_BUNDLE_MEDIA_TYPE, ...opts });
+  const listed = await where.target.predecessors(where.subject, opts);
+  const referrers = listed.filter((d) => d.artifactType === undefined || d.artifactType === SIGSTORE_BUNDLE_MEDIA_TYPE);
   if (referrers.length > MAX_SIGNATURES) throw new SizeLimitError(MAX_SIGNATURES, `the signature bundles of ${where.reference}`, { unit: "signatures" });
   const out: FoundSignature[] = [];
   for (const referrer of referrers) {
     const read = await readable(async () => {
       const bytes = await fetchAll(where.target, referrer, { limit: MAX_MANIFEST_BYTES, what: `bundle referrer ${referrer.digest} in ${where.target.name}`, ...opts });
       const { layers } = parseImageManifest(referrer, bytes);
-      // A listing is a claim; the manifest itself must name the kit as its subject.
-      if (manifestLinks(bytes)?.subject?.digest !== where.subject.digest) return "its manifest does not name the kit as its subject";
+      const links = manifestLinks(bytes);
+      // artifactType, else the config media type (the image-spec 1.0 form): an untyped listing that is no bundle is not ours.
+      if (links?.artifactType !== SIGSTORE_BUNDLE_MEDIA_TYPE) return referrer.artifactType === undefined ? null : "its manifest is not of the bundle artifact type";
+      // A listing is a claim; the manifest itself must name the kit as its subject, or (the 1.0 form on a registry that
+      // refuses subject) none: the bundle's statement names the digest it signs either way, and verify checks it.
+      if (links.subject !== undefined && links.subject.digest !== where.subject.digest) return "its manifest names another subject than the kit";
       const layer = layers.find((l) => l.mediaType === SIGSTORE_BUNDLE_MEDIA_TYPE);
       if (layer === undefined) return "it has no bundle layer";
       const blob = await fetchAll(where.target, layer, { limit: MAX_SIGNATURE_BUNDLE_BYTES, what: `bundle ${layer.digest} in ${where.target.name}`, ...opts });
       return { layer, bundle: readSignatureBundle(blob, `bundle ${layer.digest}`) };
     });
+    if (read === null) continue;
     if (typeof read === "string") {
       out.push(unreadable("bundle", referrer.digest, null, read));
       continue;

@@ -34,7 +34,7 @@ export {
 } from "./format.js";
 export { normalizeIdentity, parseIdentity, type SignatureClaims, type SignedSubject } from "./claims.js";
 export { simpleSigningPayload, simpleSigningClaims } from "./simple-signing.js";
-export { signatureStatement, readSignatureBundle, type ReadBundle } from "./bundle.js";
+export { signatureStatement, readSignatureBundle, type BundleManifestForm, type ReadBundle } from "./bundle.js";
 export { openKitSignatures, signaturesIn, signaturesInStore, type KitSignatures, type OpenSignaturesOptions, type SignatureTarget } from "./location.js";
 export { findSignatures, type FoundSignature } from "./find.js";
 export { untrustedError, verifyKit, verifyKitSignatures, type SignatureCheck, type SignatureReport, type Verdict } from "./verify.js";

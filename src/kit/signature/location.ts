@@ -9,7 +9,7 @@
  * tagged as cosign tags it, `sha256-<hex>.sig`; in the local store, whose
  * entries are named by full references, `REGISTRY/REPO:sha256-<hex>.sig`.
  */
-import { type Descriptor, formatReference, type PredecessorFinder, type Target, UsageError } from "../../oras/content.js";
+import { type Descriptor, formatReference, fromEndpoints, type MirrorPolicies, type PredecessorFinder, type Target, UsageError } from "../../oras/content.js";
 import { openTarget } from "../../oras/index.js";
 import type { RemoteOptions } from "../../oras/remote/index.js";
 import { fetchKit } from "../fetch-kit.js";
@@ -66,6 +66,14 @@ export interface OpenSignaturesOptions {
    * under; required for an OCI layout, which has none.
    */
   identity?: string;
+  /**
+   * The config file's mirrors (verifying only): a registry reference is read
+   * from its registry's mirrors as a pull reads it (spec/config.md), while
+   * the identity stays the repository as named — the publisher's, which is
+   * what its signatures name wherever they were copied. Signing never reads
+   * through mirrors: it writes next to the kit where it is named.
+   */
+  mirrors?: MirrorPolicies;
 }
 
 /**
@@ -87,10 +95,20 @@ export async function openKitSignatures(reference: string | KitReference, opts: 
       hint: "name it with --identity REGISTRY/REPO (the kit's repository in its registry)",
     });
   }
-  const opened = await openTarget(ref, { remote: withDefaultCredentials(opts.remote) });
+  const remote = withDefaultCredentials(opts.remote);
+  const name = formatReference({ ...ref, tag: undefined, digest: undefined });
+  if (ref.kind === "registry" && opts.mirrors?.get(ref.registry) !== undefined) {
+    // Through the mirrors: the first endpoint that serves the kit is where its signatures are read.
+    const served = await fromEndpoints(ref, opts.mirrors.get(ref.registry), async (at) => {
+      const opened = await openTarget(at.ref, { remote });
+      return { opened, descriptor: (await fetchKit(opened, { allowUnpinned: true })).descriptor };
+    });
+    const { opened, descriptor } = served.value;
+    return signaturesIn(opened.target, descriptor, given ?? name, formatReference({ ...served.endpoint.ref, tag: undefined, digest: undefined }));
+  }
+  const opened = await openTarget(ref, { remote });
   // A tag is resolved here, once: what is signed is the digest, never the tag.
   const { descriptor } = await fetchKit(opened, { allowUnpinned: true });
-  const name = formatReference({ ...ref, tag: undefined, digest: undefined });
   return signaturesIn(opened.target, descriptor, given ?? name, name);
 }
 

@@ -11,10 +11,10 @@
  * are separate referrers and are all kept.
  */
 import { type DescribedBytes, digestOf, type ReferencePusher, RegistryError } from "../../oras/content.js";
-import { RemoteRepository } from "../../oras/remote/index.js";
-import { buildSignatureBundle, bundleReferrer, signatureStatement } from "./bundle.js";
+import { RemoteRepository, refusesOci11Fields } from "../../oras/remote/index.js";
+import { buildSignatureBundle, type BundleManifestForm, bundleReferrer, signatureStatement } from "./bundle.js";
 import { readSignatureManifest } from "./find.js";
-import { SIGNATURE_FORMS, type SignatureForm } from "./format.js";
+import { BundleAnnotation, COSIGN_SIGN_PREDICATE_TYPE, SIGNATURE_FORMS, type SignatureForm, SIGSTORE_BUNDLE_MEDIA_TYPE } from "./format.js";
 import { verifyData, type SigningKey } from "./keys.js";
 import { openKitSignatures, type KitSignatures, type OpenSignaturesOptions } from "./location.js";
 import { layerSignature, simpleSigningLayer, simpleSigningManifest, simpleSigningPayload } from "./simple-signing.js";
@@ -32,6 +32,13 @@ export interface WrittenSignature {
   tag?: string;
   /** False when an equal signature by this key was already there (simple signing), so nothing was added. */
   added: boolean;
+  /** The bundle referrer's manifest form: "image-spec-1.0" where the registry refused OCI 1.1 fields. */
+  manifestForm?: BundleManifestForm;
+  /**
+   * How the bundle referrer is found: "subject" (its manifest names the kit), or "referrers-index" (the registry
+   * refused `subject` too: it is listed in the kit's `sha256-<hex>` fallback index alone, and travels only by digest).
+   */
+  listedBy?: "subject" | "referrers-index";
 }
 
 export interface SignResult {
@@ -42,18 +49,21 @@ export interface SignResult {
   /** Fingerprint of the signing key. */
   key: string;
   signatures: WrittenSignature[];
+  /** What did not stop the signing but is worth a look (a registry that refused OCI 1.1 fields). */
+  warnings: string[];
 }
 
 /** Sign the kit `where` names with `key`. */
 export async function writeKitSignatures(where: KitSignatures, key: SigningKey, opts: SignOptions = {}): Promise<SignResult> {
   const formats = SIGNATURE_FORMS.filter((f) => (opts.formats ?? SIGNATURE_FORMS).includes(f));
+  const warnings: string[] = [];
   const signatures = await where.exclusive(async () => {
     const written: WrittenSignature[] = [];
     if (formats.includes("simplesigning")) written.push(await addSimpleSignature(where, key));
-    if (formats.includes("bundle")) written.push(await addBundle(where, key));
+    if (formats.includes("bundle")) written.push(await addBundle(where, key, warnings));
     return written;
   });
-  return { reference: where.reference, digest: where.subject.digest, identity: where.identity, key: key.fingerprint, signatures };
+  return { reference: where.reference, digest: where.subject.digest, identity: where.identity, key: key.fingerprint, signatures, warnings };
 }
 
 /** Open the kit `reference` names (registry, layout or store; see openKitSignatures()) and sign it there. */
@@ -82,14 +92,55 @@ async function addSimpleSignature(where: KitSignatures, key: SigningKey): Promis
   return { form: "simplesigning", manifest: manifest.descriptor.digest, tag: where.signatureTag, added: true };
 }
 
-async function addBundle(where: KitSignatures, key: SigningKey): Promise<WrittenSignature> {
+async function addBundle(where: KitSignatures, key: SigningKey, warnings: string[]): Promise<WrittenSignature> {
   const bundle = await buildSignatureBundle(key, signatureStatement(where.identity, where.subject.digest));
-  const { config, layer, manifest } = bundleReferrer(where.subject, bundle);
-  await pushBlob(where, config);
-  await pushBlob(where, layer);
-  // A manifest with a subject: the registry (or the fallback index the repository maintains) lists it as a referrer.
-  await where.target.push(manifest.descriptor, manifest.bytes);
-  return { form: "bundle", manifest: manifest.descriptor.digest, added: true };
+  const target = where.target;
+  const features = target instanceof RemoteRepository ? target.features : undefined;
+  if (features === undefined || features.imageSpec11 !== "unsupported") {
+    // A manifest with a subject: the registry (or the fallback index the repository maintains) lists it as a referrer.
+    const referrer = bundleReferrer(where.subject, bundle);
+    try {
+      await pushReferrer(where, referrer);
+      if (features !== undefined) features.imageSpec11 = "supported";
+      return { form: "bundle", manifest: referrer.manifest.descriptor.digest, added: true, manifestForm: "oci-1.1", listedBy: "subject" };
+    } catch (err) {
+      if (features === undefined || !refusesOci11Fields(err)) throw err;
+      // Once per registry, and remembered: the next signature goes straight to the 1.0 form.
+      features.imageSpec11 = "unsupported";
+      warnings.push(`${target.name} refused the OCI 1.1 manifest fields (${(err as Error).message}); the bundle was written in the image-spec 1.0 form`);
+    }
+  }
+  const repo = target as RemoteRepository;
+  if (features!.subjectIn10 !== "unsupported") {
+    const referrer = bundleReferrer(where.subject, bundle, { form: "image-spec-1.0" });
+    try {
+      await pushReferrer(where, referrer);
+      features!.subjectIn10 = "supported";
+      return { form: "bundle", manifest: referrer.manifest.descriptor.digest, added: true, manifestForm: "image-spec-1.0", listedBy: "subject" };
+    } catch (err) {
+      if (!refusesOci11Fields(err)) throw err;
+      features!.subjectIn10 = "unsupported";
+    }
+  }
+  // Neither field: the manifest alone, listed in the kit's fallback index. The bundle's statement names the kit's digest,
+  // which is what binds it to the kit (verify checks it), so a listing without a subject is enough to find it.
+  const referrer = bundleReferrer(where.subject, bundle, { form: "image-spec-1.0", subject: false });
+  await pushReferrer(where, referrer);
+  const { mediaType, digest, size } = referrer.manifest.descriptor;
+  const annotations = { [BundleAnnotation.Content]: "dsse-envelope", [BundleAnnotation.PredicateType]: COSIGN_SIGN_PREDICATE_TYPE };
+  await repo.listReferrer(where.subject, { mediaType, digest, size, artifactType: SIGSTORE_BUNDLE_MEDIA_TYPE, annotations });
+  warnings.push(`${target.name} refused "subject" too: the bundle is listed in the kit's referrers index ${referrersTagOf(where)} only, and a copy of the kit carries it only when named by digest`);
+  return { form: "bundle", manifest: digest, added: true, manifestForm: "image-spec-1.0", listedBy: "referrers-index" };
+}
+
+async function pushReferrer(where: KitSignatures, referrer: ReturnType<typeof bundleReferrer>): Promise<void> {
+  await pushBlob(where, referrer.config);
+  await pushBlob(where, referrer.layer);
+  await where.target.push(referrer.manifest.descriptor, referrer.manifest.bytes);
+}
+
+function referrersTagOf(where: KitSignatures): string {
+  return where.signatureTag.replace(/\.sig$/, "");
 }
 
 async function pushBlob(where: KitSignatures, blob: DescribedBytes): Promise<void> {

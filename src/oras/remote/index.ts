@@ -2,7 +2,7 @@
 export { RemoteRepository, type PushManifestOptions } from "./repository.js";
 export { RemoteRegistry } from "./registry.js";
 export { RegistryClient, registryScheme, type RemoteOptions } from "./registry-client.js";
-export { RegistryCapabilities, type RegistryFeatures, type Support } from "./capabilities.js";
+export { RegistryCapabilities, refusesOci11Fields, type RegistryFeatures, type Support } from "./capabilities.js";
 export { closeSharedAgents, sharedAgent } from "./http.js";
 export { noProxyMatcher, parseProxyUrl, proxyLabel, proxySelector, type ProxySelector, type ProxySettings } from "./proxy.js";
 export { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from "./retry.js";

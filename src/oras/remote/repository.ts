@@ -138,8 +138,28 @@ export class RemoteRepository implements Target, Mounter, TagLister, Predecessor
         return;
       }
       const links = manifestLinks(buf);
-      if (links?.subject) await addToReferrersIndex(this.ctx, links.subject, referrerDescriptor(desc, links), signal);
+      if (links?.subject) await addToReferrersIndex(this.ctx, links.subject, this.indexEntry(referrerDescriptor(desc, links)), signal);
     });
+  }
+
+  /**
+   * List `referrer` in `subject`'s fallback index (the `<alg>-<hex>` tag) when
+   * its manifest cannot name the subject itself — a registry that refuses
+   * `subject` — keeping every entry already there. Readers that trust a
+   * listing only as far as the referrer's own content binds it to the subject
+   * (a signature over the subject's digest) can find it there.
+   */
+  async listReferrer(subject: Descriptor, referrer: Descriptor, opts: Signal = {}): Promise<void> {
+    await this.op(`list ${referrer.digest} as a referrer of ${subject.digest}`, opts, (signal) =>
+      addToReferrersIndex(this.ctx, { mediaType: subject.mediaType, digest: subject.digest, size: subject.size }, this.indexEntry(referrer), signal),
+    );
+  }
+
+  /** A fallback index entry: without `artifactType` (an OCI 1.1 descriptor field) for a registry known to refuse 1.1 fields. */
+  private indexEntry(entry: Descriptor): Descriptor {
+    if (this.client.features.imageSpec11 !== "unsupported" || entry.artifactType === undefined) return entry;
+    const { artifactType: _dropped, ...plain } = entry;
+    return plain;
   }
 
   /** Point tag at an existing manifest: fetch it by digest and PUT it under the tag. */
