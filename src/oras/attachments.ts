@@ -28,6 +28,18 @@ export function cosignTag(digest: string, suffix: CosignTagSuffix): string {
   return `${algorithm}-${hex}${suffix}`;
 }
 
+const COSIGN_TAG = /(?:^|:)(sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})\.(?:sig|att|sbom)$/;
+
+/**
+ * The digest a cosign tag attaches to: `sha256-abc….sig` → `sha256:abc…`
+ * (also at the end of a full `REGISTRY/REPO:TAG` name); undefined for any
+ * other tag.
+ */
+export function cosignTagSubject(tag: string): string | undefined {
+  const m = COSIGN_TAG.exec(tag);
+  return m === null ? undefined : m[1]!.replace("-", ":");
+}
+
 export interface Attachment {
   /** The attached manifest. */
   descriptor: Descriptor;
