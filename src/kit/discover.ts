@@ -10,15 +10,13 @@
 import {
   type Descriptor,
   formatReference,
-  MAX_REFERRER_DEPTH,
-  MAX_REFERRERS_COPIED,
   MediaType,
   parseTargetReference,
   type PredecessorFinder,
-  SizeLimitError,
   type TargetReference,
   UnsupportedError,
   UsageError,
+  walkAttachments,
 } from "../oras/content.js";
 import { openTarget, resolveTarget } from "../oras/index.js";
 import type { RemoteOptions } from "../oras/remote/index.js";
@@ -92,21 +90,15 @@ export async function discoverKits(image: string | TargetReference, opts: Discov
   return { subject: at(subject.digest), digest: subject.digest, kits, ...(found ? { referrers: found } : {}) };
 }
 
-/** Referrers of subject, and theirs, breadth first; each digest once. */
+/** Referrers of subject, and theirs, as a tree; the walk is the one every attachment walk is (breadth first, each digest once, bounded). */
 async function referrerTree(finder: PredecessorFinder, subject: Descriptor): Promise<DiscoveredReferrer[]> {
-  const seen = new Set([subject.digest]);
-  let count = 0;
-  const walk = async (of: Descriptor, depth: number): Promise<DiscoveredReferrer[]> => {
-    if (depth >= MAX_REFERRER_DEPTH) throw new SizeLimitError(MAX_REFERRER_DEPTH, `the referrers chain under ${subject.digest}`, { unit: "levels" });
-    const out: DiscoveredReferrer[] = [];
-    for (const d of await finder.predecessors(of)) {
-      if (seen.has(d.digest)) continue;
-      seen.add(d.digest);
-      if (++count > MAX_REFERRERS_COPIED) throw new SizeLimitError(MAX_REFERRERS_COPIED, `the referrers of ${subject.digest}`, { unit: "referrers" });
-      out.push({ digest: d.digest, mediaType: d.mediaType, size: d.size, artifactType: d.artifactType ?? null, annotations: d.annotations ?? {}, referrers: await walk(d, depth + 1) });
-    }
-    return out;
-  };
   if (typeof finder.predecessors !== "function") throw new UnsupportedError("this target cannot list referrers");
-  return walk(subject, 0);
+  const top: DiscoveredReferrer[] = [];
+  const nodes = new Map<string, DiscoveredReferrer>();
+  for (const { descriptor: d, subject: of } of await walkAttachments(finder, [subject], { cosignTags: false })) {
+    const node: DiscoveredReferrer = { digest: d.digest, mediaType: d.mediaType, size: d.size, artifactType: d.artifactType ?? null, annotations: d.annotations ?? {}, referrers: [] };
+    nodes.set(d.digest, node);
+    (of === subject.digest ? top : nodes.get(of)!.referrers).push(node);
+  }
+  return top;
 }

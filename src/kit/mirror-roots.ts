@@ -9,8 +9,9 @@
  */
 import { findAttachments } from "./attachments.js";
 import { MemoryStore } from "../oras/content.js";
-import { planCopy } from "../oras/copy/index.js";
+import { manifestsOf, planCopy, type CopyPlan } from "../oras/copy/index.js";
 import {
+  type Descriptor,
   formatMirrorLocation,
   formatReference,
   mirroredReference,
@@ -50,6 +51,12 @@ export interface SourcedRoot {
   image?: string;
   /** An image of an unpinned kit, resolved by its tag now. */
   unpinned?: true;
+  /**
+   * The root's graph as read when its attachments were looked for (planned
+   * against nothing): its manifests are not fetched again when the root is
+   * planned against the destination.
+   */
+  graph?: CopyPlan;
 }
 
 export interface MirrorRootsOptions extends Omit<ClosureOptions, "remote"> {
@@ -144,23 +151,33 @@ export async function mirrorRoots(
  */
 async function attachmentRootsOf(root: SourcedRoot, location: MirrorLocation, opts: MirrorRootsOptions): Promise<SourcedRoot[]> {
   const signal = opts.signal ? { signal: opts.signal } : {};
-  const descriptor = await root.reader.resolve(root.source.digest, signal);
-  const plan = await planCopy(root.reader, new MemoryStore("the mirror plan"), descriptor, signal);
-  const manifests = plan.nodes.filter((n) => n.kind === "manifest").map((n) => n.descriptor);
-  const out: SourcedRoot[] = [];
-  for (const a of await findAttachments(root.reader, manifests, signal)) {
+  const empty = new MemoryStore("the mirror plan");
+  const graphOf = async (descriptor: Descriptor): Promise<CopyPlan> => planCopy(root.reader, empty, descriptor, signal);
+  root.graph ??= await graphOf(await root.reader.resolve(root.source.digest, signal));
+  const graphs = new Map<string, CopyPlan>();
+  const found = await findAttachments(root.reader, manifestsOf(root.graph), {
+    ...signal,
+    // An attachment may be an index: what is attached to its manifests travels too.
+    graphOf: async (d) => {
+      const plan = await graphOf(d);
+      graphs.set(d.digest, plan);
+      return manifestsOf(plan);
+    },
+  });
+  return found.map((a) => {
     const source = { ...root.source, tag: undefined, digest: a.descriptor.digest };
-    out.push({
-      kind: "attachment",
+    const graph = graphs.get(a.descriptor.digest);
+    return {
+      kind: "attachment" as const,
       source,
       origin: root.origin,
       reader: root.reader,
       destination: atMirror(source, location),
       tags: a.tag !== undefined ? [a.tag] : [],
       kits: [],
-    });
-  }
-  return out;
+      ...(graph !== undefined ? { graph } : {}),
+    };
+  });
 }
 
 /** The reference at the mirror, by digest (tags are set apart, on the root). */

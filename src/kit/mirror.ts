@@ -23,6 +23,7 @@ import {
   parseReference,
 } from "../oras/content.js";
 import {
+  cachedManifest,
   copyStrategy,
   countingRetries,
   executeCopy,
@@ -156,7 +157,7 @@ export async function mirrorKits(kits: MirrorInput, destination: MirrorLocation 
 
 async function planRoot(root: SourcedRoot, repo: RemoteRepository, ledger: Ledger, opts: MirrorOptions): Promise<MirrorRoot> {
   const signal = opts.signal ? { signal: opts.signal } : {};
-  const descriptor = await root.reader.resolve(root.source.digest, signal);
+  const descriptor = root.graph?.root ?? (await root.reader.resolve(root.source.digest, signal));
   const strategy = strategyFor(root.reader, repo);
   // What an earlier root of this run puts into this repository is there by the time this one runs.
   const view = {
@@ -168,6 +169,7 @@ async function planRoot(root: SourcedRoot, repo: RemoteRepository, ledger: Ledge
   const plan = await planCopy(root.reader, view, descriptor, {
     ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
     ...signal,
+    ...(root.graph ? { knownManifest: (digest: string) => cachedManifest(root.graph!, digest) } : {}),
     mountFrom: (desc) => ledger.holder(desc.digest, repo.repository) ?? (typeof strategy.mountFrom === "string" ? strategy.mountFrom : undefined),
   });
   for (const node of plan.nodes) if (node.reason !== "foreign") ledger.add(repo.repository, node.descriptor.digest);

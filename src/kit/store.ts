@@ -8,12 +8,13 @@
  * what its source said): they read the record made when the kit was
  * validated (store-validated.ts), validating entries that have none first.
  *
- * Concurrency: add(), gc() and verify() exclude each other through a lock
- * file in the store (kit-store.lock). Without it, gc could delete a blob an
- * add had just written, or found present and skipped, before the add's index
- * entry lands, and verify could report a blob an add is writing as missing.
- * remove() only drops entries (that can only make gc keep more), and reads
- * verify every byte, so neither needs the lock.
+ * Concurrency: add(), remove(), gc() and verify() exclude each other
+ * through a lock file in the store (kit-store.lock). Without it, gc could
+ * delete a blob an add had just written, or found present and skipped,
+ * before the add's index entry lands, verify could report a blob an add is
+ * writing as missing, and remove could decide an image is pinned by no kit
+ * while a load records one that pins it. Reads verify every byte, so they
+ * need no lock.
  *
  * This module avoids loading zod/YAML until a kit is actually read (or an
  * entry without a validation record is listed), so `kit ls`, `kit rm`,
@@ -31,9 +32,11 @@ import { formatKitReference, toKitReference, type KitReference } from "./referen
 import { recordedReference, referenceMatcher } from "./store-reference.js";
 import { type ValidatedKit, validatedKitOf, ValidatedKits } from "./store-validated.js";
 import { isSignatureTag } from "./signature/format.js";
+import { type DependentEntry, dependentsOf } from "./store-dependents.js";
 
 export { isShortKitReference, parseShortKitReference, type ShortKitReference } from "./reference.js";
 export type { GcResult } from "../oras/layout/index.js";
+export type { DependentEntry } from "./store-dependents.js";
 
 export const KIT_STORE_ENV = "KIT_STORE";
 
@@ -58,6 +61,12 @@ export interface StoreEntry {
   version: string;
   /** The pinned image; absent when the kit is unpinned. */
   image?: string;
+}
+
+/** What removeKits() removed: the kit entries named, and the entries recorded for them. */
+export interface RemoveResult {
+  kits: StoreEntry[];
+  dependents: DependentEntry[];
 }
 
 export interface StoredKit {
@@ -304,25 +313,45 @@ export class KitStore {
     return (await this.list()).filter((e) => e.name === name).map((e) => e.reference);
   }
 
-  /** Drop the entries `reference` matches (as find()); blobs stay until gc(). */
+  /**
+   * Drop the entries `reference` matches (as find()), and what only they
+   * needed (removeKits()); blobs stay until gc(). The kit entries removed.
+   */
   async remove(reference: string | KitReference): Promise<StoreEntry[]> {
-    const matched = await this.find(reference);
-    if (matched.length === 0) {
-      if ((await this.list()).length === 0) throw emptyStoreError(reference, this.path);
-      const text = typeof reference === "string" ? reference : formatKitReference(reference);
-      throw new NotFoundError(`no kit matching "${text}" in ${this.where}`, { hint: NOT_IN_STORE_HINT });
-    }
-    await this.layout.batch(async () => {
-      for (const entry of matched) {
-        try {
-          await this.layout.untag(entry.reference);
-        } catch (err) {
-          // Removed by someone else meanwhile: the outcome is the same.
-          if (!(err instanceof NotFoundError)) throw err;
-        }
+    return (await this.removeKits(reference)).kits;
+  }
+
+  /**
+   * Drop the kit entries `reference` matches (as find()) and, for each kit
+   * whose last entry goes, the entries recorded for it (store-dependents.ts):
+   * its base image when no kit left pins that digest, and what is attached
+   * to the kit or the image (signatures, SBOMs, referrers), recursively.
+   * Under the store lock, decided before anything changes, and written as
+   * one index.json write. Blobs stay until gc().
+   */
+  async removeKits(reference: string | KitReference): Promise<RemoveResult> {
+    return this.locked(async () => {
+      const matched = await this.find(reference);
+      if (matched.length === 0) {
+        if ((await this.list()).length === 0) throw emptyStoreError(reference, this.path);
+        const text = typeof reference === "string" ? reference : formatKitReference(reference);
+        throw new NotFoundError(`no kit matching "${text}" in ${this.where}`, { hint: NOT_IN_STORE_HINT });
       }
+      const dependents = await dependentsOf(this.layout, await this.layout.entries(), await this.list(), matched);
+      const names = [...matched.map((e) => e.reference), ...dependents.flatMap((d) => (d.reference !== null ? [d.reference] : []))];
+      await this.layout.batch(async () => {
+        for (const name of names) {
+          try {
+            await this.layout.untag(name);
+          } catch (err) {
+            // Removed by someone else meanwhile: the outcome is the same.
+            if (!(err instanceof NotFoundError)) throw err;
+          }
+        }
+        await this.layout.unrecord(dependents.filter((d) => d.reference === null).map((d) => d.digest));
+      });
+      return { kits: matched, dependents };
     });
-    return matched;
   }
 
   /** Delete every blob no index.json entry reaches, and stale temp files (OciLayout.collectGarbage). */

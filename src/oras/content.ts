@@ -1,6 +1,6 @@
 /**
  * Content without transport: errors, descriptors, digests, manifests,
- * references (and where mirrors keep them), verification, bounded reads and atomic writes, an in-memory
+ * references (and where mirrors keep them), what is attached to manifests (referrers, cosign's tags), verification, bounded reads and atomic writes, an in-memory
  * store, and the limits on everything read from outside. Published as `@aegis/kit/oras/content`; it loads no HTTP client and
  * no layout code, so a consumer that only checks content stays cheap to start.
  */
@@ -18,4 +18,5 @@ export { createFileExclusive, errnoCode, fsyncDir, ioError, isTempPath, readFile
 export { MemoryStore } from "./memory.js";
 export { REDACTED, Redactor, displayUrl, redactPatterns } from "./redact.js";
 export { resolveSelector } from "./resolve.js";
+export * from "./attachments.js";
 export * from "./mirrors.js";

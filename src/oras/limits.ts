@@ -55,9 +55,9 @@ export const MAX_TAG_LIST_PAGES = 10_000;
 export const MAX_TAG_LIST_PAGE_BYTES = 4 * MiB;
 /** Pages of one referrers listing; each page is at most MAX_MANIFEST_BYTES. */
 export const MAX_REFERRERS_PAGES = 1000;
-/** Referrers one copy carries along (`copy -r`): every level together. */
+/** Attachments (referrers, cosign tags) one walk finds (`copy -r`, save, mirror, discover): every level together. */
 export const MAX_REFERRERS_COPIED = 10_000;
-/** Levels of referrers of referrers one copy follows (a signature of a kit of an image is 2). */
+/** Levels of attachments of attachments one walk follows (a signature of a kit of an image is 2). */
 export const MAX_REFERRER_DEPTH = 8;
 
 // ---- credentials ----

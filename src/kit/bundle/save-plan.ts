@@ -7,7 +7,7 @@
  * its head and a loader knows what every later blob is.
  */
 import { type Descriptor, InvalidContentError, MemoryStore, parseDigest, type ReadOnlyStorage, type RegistryReference } from "../../oras/content.js";
-import { planCopy, type CopyPlan } from "../../oras/copy/index.js";
+import { manifestsOf, planCopy, type CopyPlan } from "../../oras/copy/index.js";
 import type { CopySource } from "../../oras/index.js";
 import type { RemoteOptions } from "../../oras/remote/index.js";
 import { findAttachments } from "../attachments.js";
@@ -78,18 +78,31 @@ export async function planBundle(references: readonly (string | KitReference)[],
     const imageDesc: Descriptor = { mediaType: resolved.mediaType, digest: resolved.digest, size: resolved.size };
     sourced.push({ root: { kind: "image", reference: rootName(image.reference, resolved.digest), descriptor: imageDesc }, source: image.source, ref: image.reference });
   }
-  if (opts.referrers !== false) sourced.push(...(await attachmentRoots(sourced, signal)));
+  // Each graph is planned once (against nothing: a bundle starts empty), whether for its attachments or its blobs.
+  const empty = new MemoryStore("the bundle");
+  // By digest, with the source that was read: the same graph reached through two repositories is read from the first.
+  const planned = new Map<string, { source: ReadOnlyStorage; plan: Promise<CopyPlan> }>();
+  const sourcedPlan = (source: ReadOnlyStorage, descriptor: Descriptor) => {
+    let entry = planned.get(descriptor.digest);
+    if (entry === undefined) {
+      entry = { source, plan: planCopy(source, empty, descriptor, { ...signal, ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) }) };
+      planned.set(descriptor.digest, entry);
+    }
+    return entry;
+  };
+  const planOf = (source: ReadOnlyStorage, descriptor: Descriptor): Promise<CopyPlan> => sourcedPlan(source, descriptor).plan;
+  if (opts.referrers !== false) sourced.push(...(await attachmentRoots(sourced, planOf, signal)));
   const roots = distinctRoots(sourced);
 
   const manifests = new Map<string, PlannedBlob>();
   const blobs = new Map<string, PlannedBlob>();
-  const planned = new Map<string, CopyPlan>();
-  const empty = new MemoryStore("the bundle");
-  for (const { root, source } of roots) {
+  const merged = new Set<string>();
+  for (const { root, source: named } of roots) {
     const digest = root.descriptor.digest;
-    if (planned.has(digest)) continue;
-    const plan = await planCopy(source, empty, root.descriptor, { ...signal, ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
-    planned.set(digest, plan);
+    if (merged.has(digest)) continue;
+    merged.add(digest);
+    const { source, plan: planning } = sourcedPlan(named, root.descriptor);
+    const plan = await planning;
     // Reversed children-first order is parents-first: a reader meets every manifest after the one naming it.
     for (const node of [...plan.nodes].reverse()) {
       if (node.action === "skip") continue; // a foreign layer stays at its URLs, as in every copy
@@ -125,17 +138,21 @@ export async function planBundle(references: readonly (string | KitReference)[],
  * `REPO@DIGEST` (referrers), in the repository of what they are attached to.
  * They follow their subjects in index.json.
  */
-async function attachmentRoots(sourced: readonly SourcedRoot[], signal: { signal?: AbortSignal }): Promise<SourcedRoot[]> {
+async function attachmentRoots(
+  sourced: readonly SourcedRoot[],
+  planOf: (source: ReadOnlyStorage, d: Descriptor) => Promise<CopyPlan>,
+  signal: { signal?: AbortSignal },
+): Promise<SourcedRoot[]> {
   const out: SourcedRoot[] = [];
-  const empty = new MemoryStore("the bundle");
   // Per repository: a kit attached to its image (kit push --attach) travels into the image's repository as well.
   const key = (ref: RegistryReference, digest: string, tag?: string) => `${ref.registry}/${ref.repository} ${digest} ${tag ?? ""}`;
   const seen = new Set(sourced.map((s) => key(s.ref, s.root.descriptor.digest, s.ref.digest === undefined ? s.ref.tag : undefined)));
   const untagged = new Set(sourced.map((s) => key(s.ref, s.root.descriptor.digest)));
   for (const { root, source, ref } of sourced) {
-    const plan = await planCopy(source, empty, root.descriptor, signal);
-    const manifests = plan.nodes.filter((n) => n.kind === "manifest").map((n) => n.descriptor);
-    for (const a of await findAttachments(source, manifests, signal)) {
+    const subjects = manifestsOf(await planOf(source, root.descriptor));
+    // An attachment may be an index: what is attached to its manifests travels too.
+    const graphOf = async (d: Descriptor) => manifestsOf(await planOf(source, d));
+    for (const a of await findAttachments(source, subjects, { ...signal, graphOf })) {
       const k = key(ref, a.descriptor.digest, a.tag);
       if (seen.has(k) || (a.tag === undefined && untagged.has(key(ref, a.descriptor.digest)))) continue;
       seen.add(k);

@@ -18,7 +18,7 @@ import { DEFAULT_MAX_NODES, MAX_INDEX_DEPTH, MAX_MANIFEST_BYTES } from "../limit
 import { parseDigest } from "../digest.js";
 import { InvalidContentError, SizeLimitError } from "../errors.js";
 import type { Mounter, ReadOnlyStorage } from "../target.js";
-import { checkDescriptorSize, fetchAll } from "../verify.js";
+import { checkDescriptorSize, fetchAll, verifyBytes } from "../verify.js";
 import { Semaphore, TaskGroup } from "./limiter.js";
 import { atSide, onSide } from "./side.js";
 import { isNonDistributable, kindOf, manifestSuccessors, type NodeKind, type Successor, type SuccessorRole } from "./successors.js";
@@ -81,6 +81,12 @@ export interface PlanOptions {
    * twice); past this budget execution re-fetches them. Default 64 MiB.
    */
   manifestCacheBytes?: number;
+  /**
+   * Manifest bytes the caller already holds (another plan of the same graph:
+   * `(d) => cachedManifest(earlier, d)`): used instead of fetching them from
+   * the source again, after checking them against their descriptor.
+   */
+  knownManifest?: (digest: string) => Uint8Array | undefined;
 }
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -172,9 +178,11 @@ export async function planCopy(
         return;
       }
       // A manifest is fetched even when the destination has it: its children still have to be checked.
+      const known = opts.knownManifest?.(desc.digest);
+      if (known !== undefined) verifyBytes(desc, known, `manifest ${desc.digest}`);
       const [present, content] = await Promise.all([
         atSide("destination", dst, () => dst.exists(desc)),
-        atSide("source", src, () => fetchAll(src, desc, { limit: MAX_MANIFEST_BYTES, what: `manifest ${desc.digest}`, signal })),
+        known ?? atSide("source", src, () => fetchAll(src, desc, { limit: MAX_MANIFEST_BYTES, what: `manifest ${desc.digest}`, signal })),
       ]);
       bytes = content;
       node.action = present ? "skip" : "upload";

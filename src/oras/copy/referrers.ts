@@ -4,13 +4,13 @@
  * manifest in it is asked for its referrers (signatures, SBOMs, kits), each
  * referrer's own graph is copied, and its referrers after it — subjects
  * always before their referrers, so a destination without the referrers API
- * can index each one as it arrives. Bounded in count and depth: a source
- * could list referrers without end.
+ * can index each one as it arrives. The walk is src/oras/attachments.ts's,
+ * bounded in count and depth; it follows OCI referrers only (cosign's
+ * tag-named attachments are tags, which a copy of one reference does not
+ * carry: copy them by name).
  */
+import { walkAttachments } from "../attachments.js";
 import type { Descriptor } from "../descriptor.js";
-import { isManifestMediaType } from "../descriptor.js";
-import { SizeLimitError } from "../errors.js";
-import { MAX_REFERRER_DEPTH, MAX_REFERRERS_COPIED } from "../limits.js";
 import type { PredecessorFinder, ReadOnlyStorage } from "../target.js";
 import type { CopyDestination, CopyStats } from "./execute.js";
 import type { CopyPlan } from "./plan.js";
@@ -48,42 +48,20 @@ export async function copyReferrers(
   opts: ReferrersWalkOptions = {},
 ): Promise<ReferrerCopy[]> {
   if (typeof src.predecessors !== "function") return [];
-  const find = src.predecessors.bind(src);
-  const limit = opts.maxReferrers ?? MAX_REFERRERS_COPIED;
-  const seen = new Set(subjects.map((s) => s.digest));
   const copied: ReferrerCopy[] = [];
-  let level = subjects.filter((s) => isManifestMediaType(s.mediaType));
-  for (let depth = 0; level.length > 0; depth++) {
-    if (depth >= MAX_REFERRER_DEPTH) {
-      throw new SizeLimitError(MAX_REFERRER_DEPTH, `the referrers chain under ${subjects[0]?.digest ?? "the root"}`, { unit: "levels" });
-    }
-    const next: Descriptor[] = [];
-    for (const subject of level) {
-      const filter = depth === 0 && opts.artifactType !== undefined ? { artifactType: opts.artifactType } : {};
-      const found = await find(subject, { ...filter, ...(opts.signal ? { signal: opts.signal } : {}) });
-      for (const referrer of found) {
-        if (seen.has(referrer.digest)) continue;
-        seen.add(referrer.digest);
-        if (copied.length >= limit) throw new SizeLimitError(limit, `the referrers of ${subjects[0]?.digest ?? "the root"}`, { unit: "referrers" });
-        const result = await copyOne(referrer);
-        copied.push({ descriptor: referrer, subject: subject.digest, plan: result.plan, ...(result.stats ? { stats: result.stats } : {}) });
-        // A referrer's own manifests may be referred to in turn (a signature of a kit of an image).
-        for (const node of result.plan.nodes) {
-          if (node.kind === "manifest" && !seen.has(node.descriptor.digest)) next.push(node.descriptor);
-          seen.add(node.descriptor.digest);
-        }
-        next.push(referrer);
-      }
-    }
-    level = dedupe(next);
-  }
+  await walkAttachments(src, subjects, {
+    cosignTags: false,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.artifactType !== undefined ? { artifactType: opts.artifactType } : {}),
+    ...(opts.maxReferrers !== undefined ? { maxAttachments: opts.maxReferrers } : {}),
+    visit: async (a) => {
+      const result = await copyOne(a.descriptor);
+      copied.push({ descriptor: a.descriptor, subject: a.subject, plan: result.plan, ...(result.stats ? { stats: result.stats } : {}) });
+      // A referrer's own manifests may be referred to in turn (a signature of a kit of an image).
+      return manifestsOf(result.plan);
+    },
+  });
   return copied;
-}
-
-function dedupe(list: Descriptor[]): Descriptor[] {
-  const byDigest = new Map<string, Descriptor>();
-  for (const d of list) byDigest.set(d.digest, d);
-  return [...byDigest.values()];
 }
 
 /** Every manifest of a copied graph: the subjects whose referrers travel with it. */

@@ -214,7 +214,26 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
     validateRefName(tag);
     await this.index.refresh();
     if (!this.index.model.tagged(tag)) throw new NotFoundError(`tag "${tag}" not found in ${this.name}`);
+    // The referrers view was built from the entries: one of them goes.
+    this.referrers = undefined;
     await this.index.change([{ kind: "untag", name: tag }]);
+  }
+
+  /**
+   * Drop the untagged entries of these digests (manifests pushed without a
+   * tag); tags stay, and so do the blobs until deleted or collected.
+   */
+  async unrecord(digests: readonly string[]): Promise<void> {
+    if (digests.length === 0) return;
+    await this.index.refresh();
+    this.referrers = undefined;
+    await this.index.change([{ kind: "unrecord", digests: [...digests] }]);
+  }
+
+  /** Every index.json entry in file order, tagged (with its name) or not. */
+  async entries(): Promise<Array<{ name?: string; descriptor: Descriptor }>> {
+    await this.index.refresh();
+    return this.index.model.list();
   }
 
   async *tags(opts: { last?: string; pageSize?: number; signal?: AbortSignal } = {}): AsyncIterable<string> {
