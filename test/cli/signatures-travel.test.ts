@@ -234,14 +234,15 @@ describe("after kit save, with the source registry stopped", () => {
 });
 
 describe("after kit copy -r, with the source registry stopped", () => {
-  // copy -r follows referrers (oras copy -r's rule): the bundle form. A .sig tag is copied by name (sign-verify.test.ts).
-  it("the kit's bundle referrer came along and verifies at the destination", async () => {
+  // copy -r follows referrers (oras copy -r's rule) and cosign's tag-named attachments: both forms.
+  it("the kit's signatures in both forms came along and verify at the destination", async () => {
     expect(copied.code, copied.stderr).toBe(0);
-    const referrers = (JSON.parse(copied.stdout) as { referrers: { digest: string; artifactType: string | null }[] }).referrers;
+    const referrers = (JSON.parse(copied.stdout) as { referrers: { digest: string; artifactType: string | null; tag?: string }[] }).referrers;
     expect(referrers).toContainEqual(expect.objectContaining({ digest: kitSigned.bundle, artifactType: BUNDLE_TYPE }));
+    expect(referrers).toContainEqual(expect.objectContaining({ tag: `sha256-${kitDigest.slice(7)}.sig` }));
     const good = await kit(["verify", `${mirror.host}/copied/famiglia-kit:1.0.0`, "--key", key("publisher.pub"), "--identity", kitRepo(), "--json"]);
     expect(good.code, good.stderr).toBe(0);
-    expect(verdicts(good)).toContainEqual(["bundle", "verified"]);
+    expect(verdicts(good)).toEqual(expect.arrayContaining([["bundle", "verified"], ["simplesigning", "verified"]]));
   });
 });
 

@@ -50,7 +50,7 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
       dryRun,
       plan: result.plan,
       ...(result.stats ? { stats: result.stats } : {}),
-      ...(result.referrers ? { referrers: result.referrers.map((r) => ({ digest: r.descriptor.digest, artifactType: r.descriptor.artifactType ?? null, subject: r.subject, ...(r.stats ? { stats: r.stats } : {}) })) } : {}),
+      ...(result.referrers ? { referrers: result.referrers.map((r) => ({ digest: r.descriptor.digest, artifactType: r.descriptor.artifactType ?? null, subject: r.subject, ...(r.tag !== undefined ? { tag: r.tag } : {}), ...(r.stats ? { stats: r.stats } : {}) })) } : {}),
     });
     return;
   }
@@ -61,7 +61,8 @@ export async function run(srcText: string, dstText: string, flags: CopyFlags): P
     printLine(`would copy ${result.plan.bytesToTransfer} of ${result.plan.totalBytes} bytes`);
   }
   for (const r of result.referrers ?? []) {
-    printLine(`${dryRun ? "would copy" : "copied"} referrer ${r.descriptor.digest}${r.descriptor.artifactType ? ` (${r.descriptor.artifactType})` : ""} of ${r.subject}`);
+    const what = r.tag !== undefined ? `attachment ${r.descriptor.digest} (tag ${r.tag})` : `referrer ${r.descriptor.digest}${r.descriptor.artifactType ? ` (${r.descriptor.artifactType})` : ""}`;
+    printLine(`${dryRun ? "would copy" : "copied"} ${what} of ${r.subject}`);
   }
   printLine(result.root.digest);
 }

@@ -36,8 +36,9 @@ export interface CopyOptions extends PlanOptions, Omit<ExecuteOptions, "tag"> {
   dryRun?: boolean;
   /**
    * Also copy what refers to the graph (signatures, SBOMs, kits), and what
-   * refers to those, subjects first (oras-go's ExtendedCopy). The source
-   * must find predecessors (a registry, a layout); others have none.
+   * refers to those, subjects first (oras-go's ExtendedCopy), and cosign's
+   * tag-named attachments of each manifest under their tags. The source must
+   * find predecessors or resolve tags (a registry, a layout); others have none.
    */
   referrers?: boolean;
 }
@@ -131,7 +132,7 @@ async function copyGraphTagged(
   const result: CopyResult = { root, plan, ...tagged, ...(stats ? { stats } : {}) };
   if (opts.referrers) {
     const one = { ...opts, referrers: false };
-    result.referrers = await copyReferrers(src, manifestsOf(plan), (referrer) => copyGraphTagged(src, dst, referrer, undefined, one), {
+    result.referrers = await copyReferrers(src, manifestsOf(plan), (referrer, tag) => copyGraphTagged(src, dst, referrer, tag, one), {
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
   }
