@@ -1,7 +1,8 @@
-// Bundles the compiled CLI (dist/cli, from tsc) into dist/bundle with esbuild, one chunk per command, and embeds the
+// Bundles the compiled CLI (dist/cli, from tsc) into dist/bundle with esbuild, one CommonJS chunk per command, and embeds the
 // git commit it is built from for `kit version` ("unknown" outside a git checkout, e.g. from a source tarball).
 import { execFileSync } from "node:child_process";
-import { realpathSync } from "node:fs";
+import { mkdtempSync, readdirSync, realpathSync, rmSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
@@ -18,22 +19,52 @@ function gitCommit() {
   }
 }
 
-await build({
-  absWorkingDir: root,
-  entryPoints: ["dist/cli/main.js"],
-  bundle: true,
-  splitting: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  outdir: "dist/bundle",
-  outExtension: { ".js": ".mjs" },
-  chunkNames: "chunks/[name]-[hash]",
-  minify: true,
-  keepNames: true,
-  // Read only with --debug (bin/kit.js enables source maps then), so stack traces name src/ files.
-  sourcemap: true,
-  logLevel: "warning",
-  define: { __KIT_COMMIT__: JSON.stringify(gitCommit()) },
-  banner: { js: "import { createRequire as __kitRequire } from 'node:module'; const require = __kitRequire(import.meta.url);" },
-});
+// Two passes. First the ESM bundle with code splitting (esbuild splits only ESM), into a scratch directory; then each
+// file of it converted to CommonJS in dist/bundle, import() lowered to require(). CommonJS because Node 20 can keep V8's
+// compiled code only for scripts (vm.Script cachedData; bin/kit.js), and because it skips the ESM loader's own start-up
+// work. The chunks keep their names, so a command still loads only the chunks it needs.
+const scratch = mkdtempSync(path.join(root, "dist/.bundle-esm-"));
+try {
+  await build({
+    absWorkingDir: root,
+    entryPoints: ["dist/cli/main.js"],
+    bundle: true,
+    splitting: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    outdir: scratch,
+    // Named .cjs already, so the imports between chunks name the files the second pass writes.
+    outExtension: { ".js": ".cjs" },
+    chunkNames: "chunks/[name]-[hash]",
+    minify: true,
+    keepNames: true,
+    // Read only with --debug (bin/kit.js enables source maps then), so stack traces name src/ files.
+    sourcemap: true,
+    logLevel: "warning",
+    define: { __KIT_COMMIT__: JSON.stringify(gitCommit()), "import.meta.url": "__kitModuleUrl" },
+  });
+  const files = readdirSync(scratch, { recursive: true }).filter((f) => f.endsWith(".cjs"));
+  rmSync(path.join(root, "dist/bundle"), { recursive: true, force: true });
+  await build({
+    absWorkingDir: root,
+    entryPoints: files.map((f) => path.join(scratch, f)),
+    outbase: scratch,
+    outdir: "dist/bundle",
+    outExtension: { ".js": ".cjs" },
+    bundle: false,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    // import() of a chunk becomes a require() in a promise: a chunk is a script, loaded (and cached) as one.
+    supported: { "dynamic-import": false },
+    minify: true,
+    keepNames: true,
+    // The first pass's maps are read and carried through, so --debug still names src/ files.
+    sourcemap: true,
+    logLevel: "warning",
+    banner: { js: 'var __kitModuleUrl=require("node:url").pathToFileURL(__filename).href;' },
+  });
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}

@@ -1,22 +1,21 @@
 /**
  * Pulling a kit: fetch, verify every byte, check every artifact rule, and
  * only then record it in the local store (and write files when asked).
- * Store references (`famiglia@sha256:…`) are served from the store alone.
+ * Store references (`famiglia@sha256:…`) are served from the store alone,
+ * without loading the registry client (pull-fetch.ts).
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { formatReference, fromEndpoints, IoError, type MirrorPolicies, NotFoundError, repositoryName, writeFilesAtomic } from "../oras/content.js";
+import { formatReference, IoError, type MirrorPolicies, NotFoundError, writeFilesAtomic } from "../oras/content.js";
 import type { CopyProgressOptions } from "../oras/copy/index.js";
-import { fetchManifestOf, type OpenedTarget, openTarget } from "../oras/index.js";
+import type { OpenedTarget } from "../oras/index.js";
 import type { RemoteOptions } from "../oras/remote/index.js";
 import type { KitConfig } from "./artifact.js";
 import { KIT_YAML_TITLE, README_TITLE } from "./format.js";
-import { kitYamlWithImage } from "./pinned-yaml.js";
-import { readKitContent, type KitContent } from "./read-kit.js";
+import type { KitContent } from "./read-kit.js";
 import { toKitReference, type KitReference } from "./reference.js";
 import { KitStore } from "./store.js";
 import { recordedRepository } from "./store-reference.js";
-import { withDefaultCredentials } from "./remote-defaults.js";
 
 /** onPlan and onProgress hear the kit's blobs being fetched (not a pull served from the local store). */
 export interface PullOptions extends CopyProgressOptions {
@@ -94,12 +93,8 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
 
 /** Fetch and check a kit from a layout, or from a registry through its mirrors; `endpoint` names the repository that served. */
 async function fetchKitThrough(ref: Exclude<KitReference, { kind: "store" }>, opts: PullOptions): Promise<{ content: KitContent; endpoint: string }> {
-  const remote = withDefaultCredentials(opts.remote);
-  const allowUnpinned = opts.allowUnpinned ?? false;
-  const fetchOpts = { allowUnpinned, onPlan: opts.onPlan, onProgress: opts.onProgress };
-  if (ref.kind === "layout") return { content: await fetchKit(await openTarget(ref, { remote }), fetchOpts), endpoint: formatReference({ ...ref, tag: undefined, digest: undefined }) };
-  const served = await fromEndpoints(ref, opts.mirrors?.get(ref.registry), async (at) => fetchKit(await openTarget(at.ref, { remote }), fetchOpts));
-  return { content: served.value, endpoint: repositoryName(served.endpoint.ref) };
+  const { fetchKitFrom } = await import("./pull-fetch.js");
+  return fetchKitFrom(ref, opts);
 }
 
 async function fromStoreByDigest(store: KitStore, digest: string, allowUnpinned: boolean): Promise<KitContent | undefined> {
@@ -113,13 +108,14 @@ async function fromStoreByDigest(store: KitStore, digest: string, allowUnpinned:
 
 /** Fetch and check a kit from a registry or layout; nothing is stored here. */
 export async function fetchKit(opened: OpenedTarget, opts: { allowUnpinned?: boolean } & CopyProgressOptions = {}): Promise<KitContent> {
-  const { descriptor, bytes } = await fetchManifestOf(opened);
-  return readKitContent(opened.target, descriptor, bytes, formatReference(opened.ref), opts);
+  const { fetchOpenedKit } = await import("./pull-fetch.js");
+  return fetchOpenedKit(opened, opts);
 }
 
 /** kit.yaml (with the image pinned, unless the kit is unpinned) and README.md, both or neither. */
 async function writeKitFiles(dir: string, kit: KitContent, force: boolean): Promise<string[]> {
   const kitYaml = kit.layers[0].bytes;
+  const { kitYamlWithImage } = await import("./pinned-yaml.js");
   // The titles were checked to be exactly these names, so nothing can land outside dir.
   const files: [string, Uint8Array | string][] = [
     [path.join(dir, KIT_YAML_TITLE), kit.kit.unpinned ? kitYaml : kitYamlWithImage(kitYaml.toString("utf8"), kit.kit.image)],

@@ -4,7 +4,7 @@ import { sayingExpandedNames } from "../implied-registry.js";
 import { servedByMirror } from "../mirror-output.js";
 import { printJson, printLine } from "../output.js";
 import { copyProgress, createProgress } from "../progress/index.js";
-import { registrySettings, type RemoteFlags } from "../remote-options.js";
+import type { RegistrySettings, RemoteFlags } from "../remote-options.js";
 
 interface PullFlags extends RemoteFlags {
   output?: string;
@@ -17,11 +17,12 @@ interface PullFlags extends RemoteFlags {
 export async function run(ref: string, flags: PullFlags): Promise<void> {
   const parsed = parseKitReference(ref);
   const progress = await createProgress(flags);
-  const { remote, mirrors } = await registrySettings(flags);
+  // A kit the local store serves needs no registry settings, and must not load the registry client to find that out.
+  const { remote, mirrors }: Partial<RegistrySettings> = parsed.kind === "store" ? {} : await (await import("../remote-options.js")).registrySettings(flags);
   const result = await sayingExpandedNames([[ref, parsed]], () =>
     pullKit(parsed, {
-      remote,
-      mirrors,
+      ...(remote !== undefined ? { remote } : {}),
+      ...(mirrors !== undefined ? { mirrors } : {}),
       allowUnpinned: flags.allowUnpinned ?? false,
       force: flags.force ?? false,
       ...(flags.output !== undefined ? { output: flags.output } : {}),
