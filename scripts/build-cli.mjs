@@ -1,7 +1,7 @@
 // Bundles the compiled CLI (dist/cli, from tsc) into dist/bundle with esbuild, one CommonJS chunk per command, and embeds the
 // git commit it is built from for `kit version` ("unknown" outside a git checkout, e.g. from a source tarball).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, realpathSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -17,6 +17,24 @@ function gitCommit() {
   } catch {
     return "unknown";
   }
+}
+
+function packageVersion() {
+  return JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).version;
+}
+
+/** An esbuild plugin: `importer`'s require of node:NAME returns an object that requires the module on first use. */
+function lazyBuiltin(name, importer) {
+  return {
+    name: `lazy-${name}`,
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^(node:)?${name}$`) }, (args) => (importer.test(args.importer) ? { path: name, namespace: "lazy-builtin" } : undefined));
+      b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
+        contents: `let m; module.exports = new Proxy({}, { get: (_, key) => (m ??= require("node:${args.path}"))[key] });`,
+        loader: "js",
+      }));
+    },
+  };
 }
 
 // Two passes. First the ESM bundle with code splitting (esbuild splits only ESM), into a scratch directory; then each
@@ -42,7 +60,11 @@ try {
     // Read only with --debug (bin/kit.js enables source maps then), so stack traces name src/ files.
     sourcemap: true,
     logLevel: "warning",
-    define: { __KIT_COMMIT__: JSON.stringify(gitCommit()), "import.meta.url": "__kitModuleUrl" },
+    // import.meta means nothing in a CommonJS chunk: src/ uses it only where __KIT_VERSION__ makes it dead code.
+    define: { __KIT_COMMIT__: JSON.stringify(gitCommit()), __KIT_VERSION__: JSON.stringify(packageVersion()), "import.meta.url": "undefined" },
+    // Lazily: commander needs node:child_process only to run executable subcommands, which kit has none of, and
+    // loading it (with net, dgram and streams) costs every command ~4 ms.
+    plugins: [lazyBuiltin("child_process", /[\\/]node_modules[\\/]commander[\\/]/)],
   });
   const files = readdirSync(scratch, { recursive: true }).filter((f) => f.endsWith(".cjs"));
   rmSync(path.join(root, "dist/bundle"), { recursive: true, force: true });
@@ -63,7 +85,8 @@ try {
     // The first pass's maps are read and carried through, so --debug still names src/ files.
     sourcemap: true,
     logLevel: "warning",
-    banner: { js: 'var __kitModuleUrl=require("node:url").pathToFileURL(__filename).href;' },
+    // Anything else using import.meta (a dependency) would get an empty object: fail the build instead.
+    logOverride: { "empty-import-meta": "error" },
   });
 } finally {
   rmSync(scratch, { recursive: true, force: true });
