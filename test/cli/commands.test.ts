@@ -61,7 +61,7 @@ describe("kit version", () => {
   });
 });
 
-/** The chunks `entry` (a file of dist/bundle) loads through static imports, itself included. */
+/** The chunks `entry` (a file of dist/bundle) loads through static imports (CommonJS requires at its top), itself included. */
 async function staticClosure(entry: string): Promise<string[]> {
   const bundle = path.join(root, "dist/bundle");
   const seen = new Set<string>();
@@ -71,7 +71,8 @@ async function staticClosure(entry: string): Promise<string[]> {
     if (seen.has(file)) continue;
     seen.add(file);
     const text = await readFile(path.join(bundle, file), "utf8");
-    for (const m of text.matchAll(/(?:^|[;}\n])\s*import\s*(?:[^"'()]*?from\s*)?"\.\/(?:chunks\/)?([^"]+)"/g)) {
+    // A static import became `var x=require("./…")` (or a bare require statement); an import() is a require inside `.then(()=>…)`.
+    for (const m of text.matchAll(/(?:(?:\bvar |,)[\w$]+=|(?:^|[;}\n]))require\("\.\/(?:chunks\/)?([^"]+)"\)/g)) {
       pending.push(`chunks/${m[1]}`);
     }
   }
@@ -92,7 +93,7 @@ async function expectMarkersSomewhere(): Promise<void> {
 
 describe("kit --version stays cheap", () => {
   it("loads no chunk containing yaml, zod, undici or node-tar", async () => {
-    const loaded = await staticClosure("main.mjs");
+    const loaded = await staticClosure("main.cjs");
     expect(loaded.length).toBeGreaterThan(1);
     await expectMarkersSomewhere();
     for (const [name, marker] of Object.entries(MARKERS)) {
@@ -101,8 +102,8 @@ describe("kit --version stays cheap", () => {
   });
 
   it("kit validate loads neither undici nor node-tar (only kit save, load and bundle load the tar reader)", async () => {
-    const main = await readFile(path.join(root, "dist/bundle/main.mjs"), "utf8");
-    const validate = /import\("\.\/(chunks\/validate-[^"]+)"\)/.exec(main)?.[1];
+    const main = await readFile(path.join(root, "dist/bundle/main.cjs"), "utf8");
+    const validate = /\.then\(\(\)=>[\w$]*\(require\("\.\/(chunks\/validate-[^"]+)"\)/.exec(main)?.[1];
     expect(validate).toBeDefined();
     const loaded = await staticClosure(validate!);
     await expectMarkersSomewhere();
