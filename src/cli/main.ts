@@ -5,7 +5,7 @@
 import { Argument, Command, CommanderError, Option } from "commander";
 import { examplesHelp } from "./examples.js";
 import { debugEnabled, errorDocument, ExitCode, exitCodeFor, formatError, usageErrorFrom } from "./exit.js";
-import { printedJson, printError, printJson, settleOutput } from "./output.js";
+import { printedJson, printError, printJson, settleOutput, watchStdout } from "./output.js";
 import { packageVersion } from "./version.js";
 
 /** Commands report failure by throwing; a command may also return a non-zero exit code. */
@@ -362,6 +362,7 @@ function addRemoteFlags(command: Command): Command {
  * into a failure: a reader must never take a cut document for the whole one.
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  watchStdout();
   const code = await runCommand(argv);
   const failure = await settleOutput();
   if (failure === undefined) return code;
