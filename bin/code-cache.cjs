@@ -77,8 +77,10 @@ function loadWithCodeCache(entry, argv, env = process.env) {
     const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
     if (dataFile !== undefined && (cachedData === undefined || script.cachedDataRejected)) unsaved.push({ dataFile, script });
     const dir = path.dirname(file);
-    const localRequire = (id) => (id.startsWith("./") || id.startsWith("../") ? load(path.resolve(dir, id)) : builtin(id));
-    localRequire.resolve = (id) => (id.startsWith("./") || id.startsWith("../") ? path.resolve(dir, id) : builtin.resolve(id));
+    // The chunks name each other "./chunk-….cjs" or "./chunks/chunk-….cjs" (no "..", no "." inside): joined as strings.
+    const resolve = (id) => (id.startsWith("./") && !id.includes("/.") ? `${dir}${path.sep}${id.slice(2)}` : path.resolve(dir, id));
+    const localRequire = (id) => (id.startsWith("./") || id.startsWith("../") ? load(resolve(id)) : builtin(id));
+    localRequire.resolve = (id) => (id.startsWith("./") || id.startsWith("../") ? resolve(id) : builtin.resolve(id));
     script.runInThisContext()(module.exports, localRequire, module, file, dir);
     module.loaded = true;
     return module.exports;

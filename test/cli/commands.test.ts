@@ -113,6 +113,17 @@ describe("kit --version stays cheap", () => {
   });
 });
 
+describe("kit COMMAND defines only that command", () => {
+  it("yet prints the same help as with the whole program (kit help COMMAND), for every command", async () => {
+    for (const name of commandNames.filter((n) => n !== "help")) {
+      const [own, whole] = await Promise.all([runKit([name, "--help"]), runKit(["help", name])]);
+      expect(own.code, name).toBe(0);
+      expect(own.stdout, name).toBe(whole.stdout);
+      expect(own.stdout, name).toContain(`Usage: kit ${name} `);
+    }
+  });
+});
+
 describe("kit completion", () => {
   it("bash: completes commands, each command's options and fixed arguments", async () => {
     const script = (await runKit(["completion", "bash"])).stdout;
