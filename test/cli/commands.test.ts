@@ -218,12 +218,14 @@ describe("kit help", () => {
     expect(page.code).toBe(0);
     const readme = await readFile(path.join(root, "README.md"), "utf8");
     const read = new Set<string>();
-    for (const file of await sourceFiles(path.join(root, "src"))) {
+    const bin = (await readdir(path.join(root, "bin"))).filter((f) => /\.c?js$/.test(f)).map((f) => path.join(root, "bin", f));
+    for (const file of [...(await sourceFiles(path.join(root, "src"))), ...bin]) {
       const text = await readFile(file, "utf8");
       for (const m of text.matchAll(/\benv(?:\.|\[")([A-Z][A-Z0-9_]*)|_ENV = "([A-Z][A-Z0-9_]*)"/g)) read.add((m[1] ?? m[2])!);
     }
     expect(read).toContain("KIT_STORE");
     expect(read).toContain("SOURCE_DATE_EPOCH");
+    expect(read).toContain("NODE_DISABLE_COMPILE_CACHE");
     const listed = ENVIRONMENT.map((e) => e.name);
     for (const name of read) expect(listed, `${name} is read by src/ but not listed in src/cli/environment.ts`).toContain(name);
     for (const name of listed) {
