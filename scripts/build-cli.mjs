@@ -23,14 +23,22 @@ function packageVersion() {
   return JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).version;
 }
 
-/** An esbuild plugin: `importer`'s require of node:NAME returns an object that requires the module on first use. */
-function lazyBuiltin(name, importer) {
+/**
+ * An esbuild plugin: node:NAME, as the modules `importer` matches see it, requires the module on first use. For
+ * require() (CommonJS importers), an object whose properties are the module's; for ES imports, the functions
+ * `exports` lists, each calling the module's own.
+ */
+function lazyBuiltin(name, importer, exports) {
+  const namespace = `lazy-${name}`;
   return {
-    name: `lazy-${name}`,
+    name: namespace,
     setup(b) {
-      b.onResolve({ filter: new RegExp(`^(node:)?${name}$`) }, (args) => (importer.test(args.importer) ? { path: name, namespace: "lazy-builtin" } : undefined));
-      b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
-        contents: `let m; module.exports = new Proxy({}, { get: (_, key) => (m ??= require("node:${args.path}"))[key] });`,
+      b.onResolve({ filter: new RegExp(`^(node:)?${name}$`) }, (args) => (importer.test(args.importer) ? { path: name, namespace } : undefined));
+      b.onLoad({ filter: /.*/, namespace }, () => ({
+        contents:
+          exports === undefined
+            ? `let m; module.exports = new Proxy({}, { get: (_, key) => (m ??= require("node:${name}"))[key] });`
+            : `let m; const load = () => (m ??= require("node:${name}"));\n` + exports.map((e) => `export function ${e}(...args) { return load().${e}(...args); }\n`).join(""),
         loader: "js",
       }));
     },
@@ -64,7 +72,12 @@ try {
     define: { __KIT_COMMIT__: JSON.stringify(gitCommit()), __KIT_VERSION__: JSON.stringify(packageVersion()), "import.meta.url": "undefined" },
     // Lazily: commander needs node:child_process only to run executable subcommands, which kit has none of, and
     // loading it (with net, dgram and streams) costs every command ~4 ms.
-    plugins: [lazyBuiltin("child_process", /[\\/]node_modules[\\/]commander[\\/]/)],
+    // And kit's own modules load node:crypto (~4 ms) at the first digest or random name, not at start-up: kit validate
+    // and kit --version never hash. (A name missing from the list fails the build.)
+    plugins: [
+      lazyBuiltin("child_process", /[\\/]node_modules[\\/]commander[\\/]/),
+      lazyBuiltin("crypto", /[\\/]dist[\\/](oras|kit|cli)[\\/]/, ["createHash", "createPrivateKey", "createPublicKey", "generateKeyPairSync", "randomBytes", "scrypt", "sign", "verify"]),
+    ],
   });
   const files = readdirSync(scratch, { recursive: true }).filter((f) => f.endsWith(".cjs"));
   rmSync(path.join(root, "dist/bundle"), { recursive: true, force: true });
