@@ -1,21 +1,40 @@
 #!/usr/bin/env node
-import module from "node:module";
-import { setFlagsFromString } from "node:v8";
-
-// Node >= 22.1 can keep V8's compiled code between runs; start-up is most of a small command's cost.
-module.enableCompileCache?.();
+// CommonJS (bin/package.json), so no ESM loader starts up. Loads the bundled CLI (dist/bundle, CommonJS chunks) and
+// runs it; start-up is most of a small command's cost, so V8's compiled code is kept between runs:
+// - Node >= 22.1: module.enableCompileCache(), Node's own ($NODE_COMPILE_CACHE or its directory in the temp dir);
+// - Node 20: code-cache.cjs, each chunk compiled with vm.Script and V8's cached data from a directory of the user's
+//   (see there). Whatever goes wrong with a cache, the chunk is compiled from source, as without one.
+// NODE_DISABLE_COMPILE_CACHE=1 turns both off, as it does Node's.
+"use strict";
+const path = require("node:path");
+const { setFlagsFromString } = require("node:v8");
 
 // undici parses HTTP with a WebAssembly build of llhttp. V8 re-compiles it with its optimising tier in the
 // background, and a process cannot exit until that job ends: ~200 ms on every registry command, for code
 // that only ever parses a few headers. Baseline-compiled wasm is plenty for that.
 setFlagsFromString("--liftoff-only");
 
+const entry = path.join(__dirname, "../dist/bundle/main.cjs");
 // With --debug, stack traces point into src/ rather than the minified bundle. Maps must be enabled before
-// the bundle loads, and parsing them costs start-up time, so only then.
-if (process.argv.includes("--debug") || process.env.KIT_DEBUG === "1") process.setSourceMapsEnabled(true);
-
-const { main } = await import("../dist/bundle/main.mjs");
+// the bundle loads, and parsing them costs start-up time, so only then; the chunks are then loaded by Node itself.
+const debug = process.argv.includes("--debug") || process.env.KIT_DEBUG === "1";
+let cli;
+let saveCodeCache = () => {};
+if (debug) {
+  process.setSourceMapsEnabled(true);
+  cli = require(entry);
+} else if (process.env.NODE_DISABLE_COMPILE_CACHE === "1") {
+  cli = require(entry);
+} else if (typeof require("node:module").enableCompileCache === "function") {
+  require("node:module").enableCompileCache();
+  cli = require(entry);
+} else {
+  ({ exports: cli, save: saveCodeCache } = require("./code-cache.cjs").loadWithCodeCache(entry, process.argv));
+}
 
 // main() returns once stdout and stderr have drained, so exiting now loses nothing; exiting at once matters
 // because idle keep-alive sockets would otherwise hold the process open.
-process.exit(await main(process.argv));
+cli.main(process.argv).then((code) => {
+  saveCodeCache();
+  process.exit(code);
+});

@@ -15,7 +15,12 @@ import { escapeControl } from "./terminal-text.js";
 let stdoutFailure: Error | undefined;
 let watching = false;
 
-function watchStdout(): void {
+/**
+ * Listen for stdout and stderr failures from now on. main() calls it first:
+ * a write made synchronously (commander printing help) fails a tick later,
+ * and from a CommonJS entry that tick can come before any later await.
+ */
+export function watchStdout(): void {
   if (watching) return;
   watching = true;
   // Without a listener an EPIPE/ENOSPC would be an uncaught exception; we report it at the end instead.

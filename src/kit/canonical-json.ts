@@ -8,6 +8,12 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
 }
 
+/** Whether `bytes` are exactly the canonical JSON of `value`. */
+export function isCanonicalJsonOf(value: unknown, bytes: Uint8Array): boolean {
+  const expected = Buffer.from(canonicalJson(value), "utf8");
+  return expected.length === bytes.length && expected.equals(bytes);
+}
+
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === "object") {

@@ -1,37 +1,31 @@
 /**
  * Pulling a kit: fetch, verify every byte, check every artifact rule, and
  * only then record it in the local store (and write files when asked).
- * Store references (`famiglia@sha256:…`) are served from the store alone.
+ * Store references (`famiglia@sha256:…`) are served from the store alone,
+ * without loading the registry client (pull-fetch.ts).
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import {
   formatReference,
-  fromEndpoints,
   IoError,
   type MirrorPolicies,
   NotFoundError,
   type RegistryReference,
-  repositoryName,
   type Target,
   UntrustedError,
   UsageError,
   writeFilesAtomic,
 } from "../oras/content.js";
 import type { CopyProgressOptions } from "../oras/copy/index.js";
-import { type OpenedTarget, openTarget } from "../oras/index.js";
-import { fetchKit } from "./fetch-kit.js";
+import type { OpenedTarget } from "../oras/index.js";
 import type { RemoteOptions } from "../oras/remote/index.js";
 import type { KitConfig } from "./artifact.js";
 import { KIT_YAML_TITLE, README_TITLE } from "./format.js";
-import { kitYamlWithImage } from "./pinned-yaml.js";
 import type { KitContent } from "./read-kit.js";
-
-export { fetchKit } from "./fetch-kit.js";
 import { formatKitReference, toKitReference, type KitReference } from "./reference.js";
 import { KitStore } from "./store.js";
 import { recordedRepository } from "./store-reference.js";
-import { withDefaultCredentials } from "./remote-defaults.js";
 import type { SignatureTarget } from "./signature/location.js";
 import { type TrustOutcome, type TrustPolicy, type TrustScope, trustScopeFor, trustScopeForRepository } from "./trust.js";
 
@@ -224,13 +218,8 @@ async function recordWithSignatures(
 
 /** Fetch and check a kit from a layout, or from a registry through its mirrors; `endpoint` names the repository that served. */
 async function fetchKitThrough(ref: Exclude<KitReference, { kind: "store" }>, opts: PullOptions): Promise<{ content: KitContent; endpoint: string; target: Target }> {
-  const remote = withDefaultCredentials(opts.remote);
-  const allowUnpinned = opts.allowUnpinned ?? false;
-  const fetchOpts = { allowUnpinned, onPlan: opts.onPlan, onProgress: opts.onProgress };
-  const fetchFrom = async (opened: OpenedTarget) => ({ content: await fetchKit(opened, fetchOpts), target: opened.target });
-  if (ref.kind === "layout") return { ...(await fetchFrom(await openTarget(ref, { remote }))), endpoint: formatReference({ ...ref, tag: undefined, digest: undefined }) };
-  const served = await fromEndpoints(ref, opts.mirrors?.get(ref.registry), async (at) => fetchFrom(await openTarget(at.ref, { remote })));
-  return { ...served.value, endpoint: repositoryName(served.endpoint.ref) };
+  const { fetchKitFrom } = await import("./pull-fetch.js");
+  return fetchKitFrom(ref, opts);
 }
 
 async function fromStoreByDigest(store: KitStore, digest: string, allowUnpinned: boolean): Promise<KitContent | undefined> {
@@ -242,9 +231,16 @@ async function fromStoreByDigest(store: KitStore, digest: string, allowUnpinned:
   }
 }
 
+/** Fetch and check a kit from a registry or layout; nothing is stored here. */
+export async function fetchKit(opened: OpenedTarget, opts: { allowUnpinned?: boolean } & CopyProgressOptions = {}): Promise<KitContent> {
+  const { fetchKit: fetch } = await import("./fetch-kit.js");
+  return fetch(opened, opts);
+}
+
 /** kit.yaml (with the image pinned, unless the kit is unpinned) and README.md, both or neither. */
 async function writeKitFiles(dir: string, kit: KitContent, force: boolean): Promise<string[]> {
   const kitYaml = kit.layers[0].bytes;
+  const { kitYamlWithImage } = await import("./pinned-yaml.js");
   // The titles were checked to be exactly these names, so nothing can land outside dir.
   const files: [string, Uint8Array | string][] = [
     [path.join(dir, KIT_YAML_TITLE), kit.kit.unpinned ? kitYaml : kitYamlWithImage(kitYaml.toString("utf8"), kit.kit.image)],

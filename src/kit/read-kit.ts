@@ -2,13 +2,20 @@
  * Reading a kit's config and layers from any storage (a registry, a layout,
  * the local store) once its manifest is in hand: every blob bounded and
  * verified, every artifact rule checked. pull and the local store share it.
+ *
+ * The config's schema and its agreement with kit.yaml (verify-artifact.ts,
+ * which loads zod and YAML) are checked unless the caller vouches for the
+ * config: the local store passes the kit it recorded when it validated these
+ * very bytes (store-validated.ts), and it stands in for those checks only
+ * when its canonical JSON is the config blob, byte for byte.
  */
 import { type DescribedBytes, type Descriptor, fetchAll, NotFoundError, type ReadOnlyStorage } from "../oras/content.js";
 import type { CopyPlan, CopyProgressOptions, PlanNode } from "../oras/copy/index.js";
 import type { KitConfig } from "./artifact.js";
 import { KIT_ARTIFACT_TYPE, KIT_YAML_TITLE, README_TITLE } from "./format.js";
 import { MAX_KIT_CONFIG_BYTES, MAX_KIT_FILE_BYTES, MAX_README_BYTES } from "./limits.js";
-import { checkImageAnnotation, checkKitConfig, checkKitManifestJson } from "./verify-artifact.js";
+import { isCanonicalJsonOf } from "./canonical-json.js";
+import { checkImageAnnotation, checkKitManifestJson, unpinnedKitError } from "./kit-manifest.js";
 
 /** A kit read and checked: everything pull stores and returns. */
 export interface KitContent {
@@ -25,6 +32,13 @@ interface ReadKitOptions extends CopyProgressOptions {
   allowUnpinned?: boolean;
   /** How a missing blob is reported (the local store says it is incomplete). */
   missing?: (what: string, blob: Descriptor) => Error | Promise<Error>;
+  /**
+   * The kit as validated before from a config blob with this digest (the
+   * local store's record): when its canonical JSON equals the config blob
+   * read, it is the result of the schema and kit.yaml checks, which are not
+   * run again. Otherwise they are.
+   */
+  validated?: KitConfig;
 }
 
 export async function readKitContent(
@@ -55,7 +69,15 @@ export async function readKitContent(
     get(view.kitYaml, MAX_KIT_FILE_BYTES, KIT_YAML_TITLE),
     get(view.readme, MAX_README_BYTES, README_TITLE),
   ]);
-  const kit = checkKitConfig(config.bytes, kitYaml.bytes, where, { allowUnpinned: opts.allowUnpinned ?? false });
+  const allowUnpinned = opts.allowUnpinned ?? false;
+  let kit: KitConfig;
+  if (opts.validated !== undefined && isCanonicalJsonOf(opts.validated, config.bytes)) {
+    kit = opts.validated;
+    if (kit.unpinned && !allowUnpinned) throw unpinnedKitError(kit.image, where);
+  } else {
+    const { checkKitConfig } = await import("./verify-artifact.js");
+    kit = checkKitConfig(config.bytes, kitYaml.bytes, where, { allowUnpinned });
+  }
   checkImageAnnotation(view.annotations, kit, where);
   return {
     descriptor: { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size, artifactType: KIT_ARTIFACT_TYPE },

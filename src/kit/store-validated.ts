@@ -15,15 +15,36 @@ import { lstat, mkdir, opendir, rm } from "node:fs/promises";
 import { InvalidContentError, IoError, isJsonObject, isTempPath, OciError, parseDigest, readFileBounded, writeFileAtomic } from "../oras/content.js";
 import { STALE_TEMP_MS } from "../oras/layout/index.js";
 import type { KitConfig } from "./artifact.js";
+import { isCanonicalJsonOf } from "./canonical-json.js";
 
 export const VALIDATED_DIR = "kit-validated";
 const MAX_RECORD_BYTES = 64 * 1024;
+/** A kit whose config is larger is recorded without it (the record stays small; reading it is checked in full). */
+const MAX_RECORDED_CONFIG_BYTES = 32 * 1024;
+
+/**
+ * The version of the rules a record's `kit` was checked under. Bump it when
+ * any rule of verify-artifact.ts, load.ts or schema.ts changes: a record made
+ * under other rules then no longer stands in for the checks (read-kit.ts),
+ * and the next read checks the kit in full and records it again.
+ */
+export const KIT_CHECKS = 1;
 
 export interface ValidatedKit {
   name: string;
   version: string;
   /** The pinned image; absent when the kit is unpinned. */
   image?: string;
+}
+
+/** A record: what listing needs, and the validated kit itself when it can stand in for the checks. */
+export interface ValidationRecord extends ValidatedKit {
+  /**
+   * The kit config as validated, present only when recorded under the
+   * current rules (KIT_CHECKS). A read trusts it in place of the schema and
+   * kit.yaml checks only when its canonical JSON is the config blob read.
+   */
+  kit?: KitConfig;
 }
 
 export function validatedKitOf(kit: KitConfig): ValidatedKit {
@@ -40,6 +61,14 @@ export class ValidatedKits {
 
   /** The record for a manifest digest; undefined when there is none, or it is unreadable or malformed. */
   async get(digest: string): Promise<ValidatedKit | undefined> {
+    const record = await this.getRecord(digest);
+    if (record === undefined) return undefined;
+    const { kit: _kit, ...validated } = record;
+    return validated;
+  }
+
+  /** The whole record for a manifest digest; undefined when there is none, or it is unreadable or malformed. */
+  async getRecord(digest: string): Promise<ValidationRecord | undefined> {
     let value: unknown;
     try {
       value = JSON.parse((await readFileBounded(this.pathOf(digest).file, MAX_RECORD_BYTES)).toString("utf8"));
@@ -49,14 +78,24 @@ export class ValidatedKits {
     if (!isJsonObject(value) || value.digest !== digest) return undefined;
     const { name, version, image } = value;
     if (typeof name !== "string" || typeof version !== "string" || (image !== undefined && typeof image !== "string")) return undefined;
-    return image === undefined ? { name, version } : { name, version, image };
+    const validated: ValidatedKit = image === undefined ? { name, version } : { name, version, image };
+    const kit = value.checks === KIT_CHECKS && isJsonObject(value.kit) ? (value.kit as unknown as KitConfig) : undefined;
+    // The kit must say what the record says, or the record is not used in its place.
+    if (kit === undefined || kit.name !== name || kit.version !== version || (kit.unpinned ? image !== undefined : kit.image !== image)) return validated;
+    return { ...validated, kit };
   }
 
-  /** Record a kit the caller has validated completely. */
-  async record(digest: string, kit: ValidatedKit): Promise<void> {
+  /**
+   * Record a kit the caller has validated completely. With `full`, the
+   * validated kit and the config blob it was validated from: the kit is kept
+   * in the record when the config blob is its canonical JSON (as kit writes
+   * every config), so reads can trust it instead of checking it again.
+   */
+  async record(digest: string, kit: ValidatedKit, full?: { kit: KitConfig; config: Uint8Array }): Promise<void> {
     const { dir, file } = this.pathOf(digest);
+    const keep = full !== undefined && full.config.length <= MAX_RECORDED_CONFIG_BYTES && isCanonicalJsonOf(full.kit, full.config);
     await mkdir(dir, { recursive: true });
-    await writeFileAtomic(file, `${JSON.stringify({ digest, ...kit })}\n`);
+    await writeFileAtomic(file, `${JSON.stringify({ digest, ...kit, ...(keep ? { checks: KIT_CHECKS, kit: full.kit } : {}) })}\n`);
   }
 
   /** Remove records whose manifest `isStored` denies, and stale temp files; for gc, under the store lock. */

@@ -196,7 +196,7 @@ export class KitStore {
     checkBlobsGiven(blobs.manifest.bytes, parts, `kit ${manifestDesc.digest}`);
     const entry = entryDescriptor(manifestDesc, kit);
     return async () => {
-      await this.validated.record(manifestDesc.digest, validatedKitOf(kit));
+      await this.validated.record(manifestDesc.digest, validatedKitOf(kit), { kit, config: blobs.config.bytes });
       for (const blob of parts) await this.layout.push(blob.descriptor, blob.bytes);
       await this.layout.push(entry, blobs.manifest.bytes);
       for (const name of names) await this.layout.tag(entry, name);
@@ -205,8 +205,13 @@ export class KitStore {
 
   /**
    * Read a kit by manifest digest, verifying every byte against its digest
-   * and re-checking every artifact rule. NotFoundError when the kit is not
-   * stored, or a blob of it is missing (the store is then incomplete).
+   * and checking every artifact rule. The rules that are pure functions of
+   * the config and kit.yaml (schema, agreement, pinning) stand checked when
+   * this store recorded the kit as validated under the current rules, and
+   * the config blob read is that kit's canonical JSON (read-kit.ts); else
+   * they are checked again, and the kit is recorded for the next read.
+   * NotFoundError when the kit is not stored, or a blob of it is missing
+   * (the store is then incomplete).
    */
   async read(digest: string, opts: { allowUnpinned?: boolean } = {}): Promise<StoredKit> {
     parseDigest(digest);
@@ -220,8 +225,8 @@ export class KitStore {
       }
       throw err;
     }
-    // Loaded only here: listing and matching must not pay for zod and YAML.
-    const { readKitContent } = await import("./read-kit.js");
+    // Loaded only here (and zod and YAML only when the kit must be checked again): listing and matching pay for neither.
+    const [{ readKitContent }, record] = await Promise.all([import("./read-kit.js"), this.validated.getRecord(digest)]);
     const incomplete = async (what: string, blob: Descriptor) =>
       new NotFoundError(`${this.where} is incomplete: the ${what} blob ${blob.digest} of kit ${digest} is missing`, {
         hint: await this.pullAgainHint(digest),
@@ -233,7 +238,15 @@ export class KitStore {
       if (err instanceof NotFoundError) throw await incomplete("manifest", desc);
       throw err;
     }
-    const content = await readKitContent(this.layout, desc, manifest, where, { allowUnpinned: opts.allowUnpinned ?? false, missing: incomplete });
+    const content = await readKitContent(this.layout, desc, manifest, where, {
+      allowUnpinned: opts.allowUnpinned ?? false,
+      missing: incomplete,
+      ...(record?.kit !== undefined ? { validated: record.kit } : {}),
+    });
+    if (content.kit !== record?.kit) {
+      // Checked in full: recorded, so the next read need not. A store this process may not write to is read all the same.
+      await this.validated.record(digest, validatedKitOf(content.kit), { kit: content.kit, config: content.config.bytes }).catch(() => {});
+    }
     return {
       descriptor: content.descriptor,
       manifest,
@@ -401,15 +414,12 @@ export class KitStore {
   private async validatedKit(digest: string): Promise<ValidatedKit | undefined> {
     const known = await this.validated.get(digest);
     if (known) return known;
-    let kit: ValidatedKit;
+    // read() records what it validated; a store this process may not write to is listed all the same, validating again next time.
     try {
-      kit = validatedKitOf((await this.read(digest, { allowUnpinned: true })).kit);
+      return validatedKitOf((await this.read(digest, { allowUnpinned: true })).kit);
     } catch {
       return undefined;
     }
-    // A store this process may not write to is listed all the same, validating again next time.
-    await this.validated.record(digest, kit).catch(() => {});
-    return kit;
   }
 
   private async pullAgainHint(digest: string): Promise<string> {

@@ -61,7 +61,7 @@ describe("kit version", () => {
   });
 });
 
-/** The chunks `entry` (a file of dist/bundle) loads through static imports, itself included. */
+/** The chunks `entry` (a file of dist/bundle) loads through static imports (CommonJS requires at its top), itself included. */
 async function staticClosure(entry: string): Promise<string[]> {
   const bundle = path.join(root, "dist/bundle");
   const seen = new Set<string>();
@@ -71,7 +71,8 @@ async function staticClosure(entry: string): Promise<string[]> {
     if (seen.has(file)) continue;
     seen.add(file);
     const text = await readFile(path.join(bundle, file), "utf8");
-    for (const m of text.matchAll(/(?:^|[;}\n])\s*import\s*(?:[^"'()]*?from\s*)?"\.\/(?:chunks\/)?([^"]+)"/g)) {
+    // A static import became `var x=require("./…")` (or a bare require statement); an import() is a require inside `.then(()=>…)`.
+    for (const m of text.matchAll(/(?:(?:\bvar |,)[\w$]+=|(?:^|[;}\n]))require\("\.\/(?:chunks\/)?([^"]+)"\)/g)) {
       pending.push(`chunks/${m[1]}`);
     }
   }
@@ -92,7 +93,7 @@ async function expectMarkersSomewhere(): Promise<void> {
 
 describe("kit --version stays cheap", () => {
   it("loads no chunk containing yaml, zod, undici or node-tar", async () => {
-    const loaded = await staticClosure("main.mjs");
+    const loaded = await staticClosure("main.cjs");
     expect(loaded.length).toBeGreaterThan(1);
     await expectMarkersSomewhere();
     for (const [name, marker] of Object.entries(MARKERS)) {
@@ -101,13 +102,24 @@ describe("kit --version stays cheap", () => {
   });
 
   it("kit validate loads neither undici nor node-tar (only kit save, load and bundle load the tar reader)", async () => {
-    const main = await readFile(path.join(root, "dist/bundle/main.mjs"), "utf8");
-    const validate = /import\("\.\/(chunks\/validate-[^"]+)"\)/.exec(main)?.[1];
+    const main = await readFile(path.join(root, "dist/bundle/main.cjs"), "utf8");
+    const validate = /\.then\(\(\)=>[\w$]*\(require\("\.\/(chunks\/validate-[^"]+)"\)/.exec(main)?.[1];
     expect(validate).toBeDefined();
     const loaded = await staticClosure(validate!);
     await expectMarkersSomewhere();
     for (const name of ["undici", "node-tar"] as const) {
       expect(loaded.some((text) => text.includes(MARKERS[name])), `${name} is loaded by kit validate`).toBe(false);
+    }
+  });
+});
+
+describe("kit COMMAND defines only that command", () => {
+  it("yet prints the same help as with the whole program (kit help COMMAND), for every command", async () => {
+    for (const name of commandNames.filter((n) => n !== "help")) {
+      const [own, whole] = await Promise.all([runKit([name, "--help"]), runKit(["help", name])]);
+      expect(own.code, name).toBe(0);
+      expect(own.stdout, name).toBe(whole.stdout);
+      expect(own.stdout, name).toContain(`Usage: kit ${name} `);
     }
   });
 });
@@ -207,12 +219,14 @@ describe("kit help", () => {
     expect(page.code).toBe(0);
     const readme = await readFile(path.join(root, "README.md"), "utf8");
     const read = new Set<string>();
-    for (const file of await sourceFiles(path.join(root, "src"))) {
+    const bin = (await readdir(path.join(root, "bin"))).filter((f) => /\.c?js$/.test(f)).map((f) => path.join(root, "bin", f));
+    for (const file of [...(await sourceFiles(path.join(root, "src"))), ...bin]) {
       const text = await readFile(file, "utf8");
       for (const m of text.matchAll(/\benv(?:\.|\[")([A-Z][A-Z0-9_]*)|_ENV = "([A-Z][A-Z0-9_]*)"/g)) read.add((m[1] ?? m[2])!);
     }
     expect(read).toContain("KIT_STORE");
     expect(read).toContain("SOURCE_DATE_EPOCH");
+    expect(read).toContain("NODE_DISABLE_COMPILE_CACHE");
     const listed = ENVIRONMENT.map((e) => e.name);
     for (const name of read) expect(listed, `${name} is read by src/ but not listed in src/cli/environment.ts`).toContain(name);
     for (const name of listed) {

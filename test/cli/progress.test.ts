@@ -169,7 +169,7 @@ describe("progress off a terminal", () => {
   });
 
   it("never loads the terminal library off a terminal (kit copy, kit pull, kit validate), and loads it on one", async () => {
-    const library = readdirSync(CHUNKS).filter((f) => f.endsWith(".mjs") && readFileSync(path.join(CHUNKS, f), "utf8").includes("[?2026h"));
+    const library = readdirSync(CHUNKS).filter((f) => f.endsWith(".cjs") && readFileSync(path.join(CHUNKS, f), "utf8").includes("[?2026h"));
     // log-update's synchronized-output sequence marks the chunk that holds it; there is exactly one.
     expect(library).toHaveLength(1);
     const loads = async (args: string[], inTerminal: boolean): Promise<string[]> => {
@@ -189,7 +189,7 @@ describe("progress off a terminal", () => {
       ["validate", kitDir],
     ]) {
       const loaded = await loads(args, false);
-      expect(loaded.some((url) => url.endsWith("/main.mjs")), args[0]).toBe(true);
+      expect(loaded.some((url) => url.endsWith("/main.cjs")), args[0]).toBe(true);
       expect(loaded.filter((url) => url.endsWith(`/${library[0]}`)), args[0]).toEqual([]);
     }
     const onTerminal = await loads(["copy", `${source.host}/src/app:v1`, fresh("loads")], true);

@@ -225,7 +225,7 @@ describe("kit sign and kit verify against a registry", () => {
   });
 
   it("never loads the signing libraries for kit validate, kit pull or a push without --sign", async () => {
-    const marked = (await readdir(CHUNKS)).filter((f) => f.endsWith(".mjs"));
+    const marked = (await readdir(CHUNKS)).filter((f) => f.endsWith(".cjs"));
     const signing: string[] = [];
     for (const f of marked) {
       const text = await readFile(path.join(CHUNKS, f), "utf8");
@@ -241,7 +241,7 @@ describe("kit sign and kit verify against a registry", () => {
     const dir = path.join(work, "kits", "beta");
     for (const args of [["validate", dir], ["pull", kits.beta!.ref, "--allow-unpinned"], ["push", `${registry.host}/kits/unsigned:1.0.0`, dir, "--no-pin"]]) {
       const loaded = await loads(args);
-      expect(loaded.some((url) => url.endsWith("/main.mjs")), args[0]).toBe(true);
+      expect(loaded.some((url) => url.endsWith("/main.cjs")), args[0]).toBe(true);
       expect(loaded.filter((url) => signing.some((chunk) => url.endsWith(`/${chunk}`))), args[0]).toEqual([]);
     }
     const verifying = await loads(["verify", kits.alpha!.ref, "--key", key("a.pub")]);

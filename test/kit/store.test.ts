@@ -13,6 +13,7 @@ import { parseKitManifest } from "../../src/kit/load.js";
 import { KitManifestSchema } from "../../src/kit/schema.js";
 import { isKitName } from "../../src/kit/format.js";
 import { defaultStorePath, isShortKitReference, KitStore, parseShortKitReference } from "../../src/kit/store.js";
+import { KIT_CHECKS } from "../../src/kit/store-validated.js";
 import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
 import { digestOf } from "../../src/oras/digest.js";
 import { DigestMismatchError, InvalidContentError, InvalidReferenceError, NotFoundError } from "../../src/oras/errors.js";
@@ -259,6 +260,9 @@ describe("entries another tool wrote (kit copy, skopeo): only validated kits are
       name: "other",
       version: "1.0.0",
       image: `ghcr.io/kit/base:latest@${IMAGE_DIGEST}`,
+      // The kit as validated, under these rules: it stands for the checks on the next read of these bytes.
+      checks: KIT_CHECKS,
+      kit: b.kit,
     });
     // A recorded kit is listed from its record even when a blob has since gone (pull then says the store is incomplete).
     await rm(blobFile(store, b.config.descriptor.digest));

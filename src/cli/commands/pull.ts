@@ -5,7 +5,8 @@ import { sayingExpandedNames } from "../implied-registry.js";
 import { servedByMirror } from "../mirror-output.js";
 import { printJson, printLine } from "../output.js";
 import { copyProgress, createProgress } from "../progress/index.js";
-import { registrySettings, type RemoteFlags } from "../remote-options.js";
+import type { RegistrySettings, RemoteFlags } from "../remote-options.js";
+import { trustPolicy } from "../trust-settings.js";
 
 interface PullFlags extends RemoteFlags {
   output?: string;
@@ -27,12 +28,15 @@ function trustLine(trust: TrustOutcome): string {
 export async function run(ref: string, flags: PullFlags): Promise<void> {
   const parsed = parseKitReference(ref);
   const progress = await createProgress(flags);
-  const { remote, mirrors, trust } = await registrySettings(flags);
+  // A kit the local store serves needs no registry settings, and must not load the registry client to find that out;
+  // the trust policy applies to it all the same.
+  const { remote, mirrors, trust }: Partial<RegistrySettings> =
+    parsed.kind === "store" ? { trust: await trustPolicy() } : await (await import("../remote-options.js")).registrySettings(flags);
   const result = await sayingExpandedNames([[ref, parsed]], () =>
     pullKit(parsed, {
-      remote,
-      mirrors,
-      trust,
+      ...(remote !== undefined ? { remote } : {}),
+      ...(mirrors !== undefined ? { mirrors } : {}),
+      ...(trust !== undefined ? { trust } : {}),
       referrers: flags.referrers ?? false,
       allowUnpinned: flags.allowUnpinned ?? false,
       force: flags.force ?? false,
