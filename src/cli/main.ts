@@ -132,8 +132,9 @@ export function buildProgram(only?: string): Command {
   if (wanted("rm")) {
     program
       .command("rm")
-      .description("remove kits from the local store by reference (blobs go with the next gc)")
+      .description("remove kits from the local store by reference, with the base images and attachments only they needed (blobs go with the next gc)")
       .argument("<ref>", "REGISTRY/REPO:TAG, REGISTRY/REPO@DIGEST, or NAME, NAME:TAG, NAME@DIGEST")
+      .option("--json", 'print {"removed": [{"reference", "digest", "name", "version"}], "alsoRemoved": [{"kind", "reference", "digest", "subject"?}]}')
       .action(lazy(() => import("./commands/rm.js")));
   }
 

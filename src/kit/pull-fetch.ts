@@ -6,17 +6,26 @@
 import { formatReference, fromEndpoints, repositoryName, type Target } from "../oras/content.js";
 import { type OpenedTarget, openTarget } from "../oras/index.js";
 import { fetchKit } from "./fetch-kit.js";
-import type { PullOptions } from "./pull.js";
+import type { CopyProgressOptions } from "../oras/copy/index.js";
+import type { MirrorPolicies } from "../oras/content.js";
+import type { RemoteOptions } from "../oras/remote/index.js";
 import type { KitContent } from "./read-kit.js";
 import type { KitReference } from "./reference.js";
 import { withDefaultCredentials } from "./remote-defaults.js";
+
+/** What of PullOptions a fetch uses (not imported from pull.ts, which loads this module). */
+export interface FetchOptions extends CopyProgressOptions {
+  allowUnpinned?: boolean;
+  remote?: RemoteOptions;
+  mirrors?: MirrorPolicies;
+}
 
 /**
  * Fetch and check a kit from a layout, or from a registry through its
  * mirrors; `endpoint` names the repository that served, `target` is it (where
  * the trust policy reads the kit's signatures).
  */
-export async function fetchKitFrom(ref: Exclude<KitReference, { kind: "store" }>, opts: PullOptions): Promise<{ content: KitContent; endpoint: string; target: Target }> {
+export async function fetchKitFrom(ref: Exclude<KitReference, { kind: "store" }>, opts: FetchOptions): Promise<{ content: KitContent; endpoint: string; target: Target }> {
   const remote = withDefaultCredentials(opts.remote);
   const allowUnpinned = opts.allowUnpinned ?? false;
   const fetchOpts = { allowUnpinned, onPlan: opts.onPlan, onProgress: opts.onProgress };
