@@ -8,13 +8,13 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
+import type { Descriptor } from "../../src/oras/descriptor.js";
 import { RemoteRepository } from "../../src/oras/remote/repository.js";
 import { OciLayout } from "../../src/oras/layout/index.js";
 import { buildImageIndex, type BuiltImageIndex } from "../support/images.js";
 import { runKit } from "../support/cli.js";
 import { startRegistry, type RunningRegistry } from "../support/registry.js";
-import { descriptorOf } from "../support/content.js";
+import { pushEmptyManifest } from "../support/content.js";
 
 let src: RunningRegistry;
 let work: string;
@@ -22,17 +22,9 @@ let image: BuiltImageIndex;
 let kitDigest: string;
 let sbom: Descriptor;
 let sig: Descriptor;
-const EMPTY = Buffer.from("{}");
-const EMPTY_DESC = descriptorOf(EMPTY, MediaType.EmptyJSON);
 const sigTag = (digest: string) => `sha256-${digest.slice("sha256:".length)}.sig`;
 
-async function manifest(repo: RemoteRepository, body: Record<string, unknown>, tag?: string): Promise<Descriptor> {
-  await repo.push(EMPTY_DESC, EMPTY);
-  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ImageManifest, config: EMPTY_DESC, layers: [EMPTY_DESC], ...body }));
-  const desc = descriptorOf(bytes, MediaType.ImageManifest);
-  await repo.pushManifest(desc, bytes, tag !== undefined ? { tag } : {});
-  return desc;
-}
+const manifest = pushEmptyManifest;
 
 beforeAll(async () => {
   src = await startRegistry();

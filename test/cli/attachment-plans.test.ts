@@ -9,13 +9,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planBundle } from "../../src/kit/bundle/save-plan.js";
 import { mirrorKits } from "../../src/kit/mirror.js";
-import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
+import type { Descriptor } from "../../src/oras/descriptor.js";
 import { RemoteRepository } from "../../src/oras/remote/repository.js";
 import { buildImageIndex, type BuiltImageIndex } from "../support/images.js";
 import { runKit } from "../support/cli.js";
 import { startRegistry, type RunningRegistry } from "../support/registry.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
-import { descriptorOf } from "../support/content.js";
+import { pushEmptyManifest } from "../support/content.js";
 
 let src: RunningRegistry;
 let dst: RunningRegistry;
@@ -26,16 +26,8 @@ let kitRef: string;
 let kitDigest: string;
 let sbom: Descriptor;
 let sig: Descriptor;
-const EMPTY = Buffer.from("{}");
-const EMPTY_DESC = descriptorOf(EMPTY, MediaType.EmptyJSON);
 
-async function manifest(repo: RemoteRepository, body: Record<string, unknown>, tag?: string): Promise<Descriptor> {
-  await repo.push(EMPTY_DESC, EMPTY);
-  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ImageManifest, config: EMPTY_DESC, layers: [EMPTY_DESC], ...body }));
-  const desc = descriptorOf(bytes, MediaType.ImageManifest);
-  await repo.pushManifest(desc, bytes, tag !== undefined ? { tag } : {});
-  return desc;
-}
+const manifest = pushEmptyManifest;
 
 beforeAll(async () => {
   [src, dst] = await Promise.all([startRegistry(), startRegistry()]);

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import type { Descriptor } from "../../src/oras/descriptor.js";
+import { MediaType, type Descriptor } from "../../src/oras/descriptor.js";
 import { digestOf } from "../../src/oras/digest.js";
 
 /** The descriptor of bytes already in memory. */
@@ -49,3 +49,22 @@ export async function layoutWithManifest(size: number): Promise<{ dir: string; d
 }
 
 
+
+const EMPTY = Buffer.from("{}");
+
+/**
+ * Push an image manifest whose config and one layer are the empty JSON blob, with `body`'s fields added
+ * (artifactType, subject, annotations), as a third tool attaching something would; tagged when `tag` is given.
+ */
+export async function pushEmptyManifest(
+  repo: { push(desc: Descriptor, bytes: Uint8Array): Promise<unknown>; pushManifest(desc: Descriptor, bytes: Uint8Array, opts?: { tag?: string }): Promise<unknown> },
+  body: Record<string, unknown>,
+  tag?: string,
+): Promise<Descriptor> {
+  const empty = descriptorOf(EMPTY, MediaType.EmptyJSON);
+  await repo.push(empty, EMPTY);
+  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ImageManifest, config: empty, layers: [empty], ...body }));
+  const desc = descriptorOf(bytes, MediaType.ImageManifest);
+  await repo.pushManifest(desc, bytes, tag !== undefined ? { tag } : {});
+  return desc;
+}
