@@ -1,9 +1,9 @@
 /** Flags every registry command shares (and kit's config file), turned into the oras layer's options. */
-import { hasConfigFile } from "../kit/config-path.js";
 import type { TrustPolicy } from "../kit/trust.js";
 import type { MirrorPolicies } from "../oras/mirrors.js";
 import type { RemoteOptions } from "../oras/remote/registry-client.js";
 import { dockerCredentials, parseProxyUrl, RegistryCapabilities, type ProxySettings } from "../oras/remote/index.js";
+import { configSettings } from "./config-settings.js";
 import { retryReporter, timeoutsFrom, type TimeoutFlags } from "./timeout-options.js";
 import { packageVersion } from "./version.js";
 
@@ -51,9 +51,8 @@ export interface RegistrySettings {
  */
 export async function registrySettings(flags: RemoteFlags, env: NodeJS.ProcessEnv = process.env): Promise<RegistrySettings> {
   const remote = remoteOptions(flags);
-  if (!(await hasConfigFile(env))) return { remote, mirrors: new Map(), trust: { scopes: [] } };
-  const { loadKitSettings } = await import("../kit/config.js");
-  const settings = await loadKitSettings(undefined, env);
+  const settings = await configSettings(env);
+  if (settings === undefined) return { remote, mirrors: new Map(), trust: { scopes: [] } };
   return { remote: { ...remote, registries: settings.registries }, mirrors: settings.mirrors, trust: settings.trust };
 }
 

@@ -118,7 +118,7 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
     base = recordedRepository(entry);
     // Offline, the signatures stored with the kit are checked again: a policy added since the pull applies too.
     const scope = trustScopeForRepository(opts.trust, base);
-    if (scope !== undefined) trust = (await trustInStore(store, fetched, base, scope)).outcome;
+    if (scope !== undefined) trust = await trustInStore(store, fetched, base, scope);
   } else {
     // The store is created only when a kit is recorded in it: a failed pull leaves no trace.
     const existing = opts.store instanceof KitStore ? opts.store : await KitStore.openIfExists(opts.store);
@@ -129,7 +129,7 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
     let cached = fromStore ? await fromStoreByDigest(existing!, ref.digest!, allowUnpinned) : undefined;
     if (cached !== undefined && scope !== undefined) {
       try {
-        trust = (await trustInStore(existing!, cached, base, scope)).outcome;
+        trust = await trustInStore(existing!, cached, base, scope);
       } catch (err) {
         // Not trusted as stored: the registry may hold the signature the store lacks.
         if (!(err instanceof UntrustedError)) throw err;
@@ -149,8 +149,7 @@ export async function pullKit(reference: string | KitReference, opts: PullOption
         const { signaturesIn } = await import("./signature/location.js");
         const { enforceTrust } = await import("./signature/policy.js");
         const where = signaturesIn(served.target as SignatureTarget, fetched.descriptor, base, endpoint);
-        const verdict = await enforceTrust(where, scope);
-        trust = verdict.outcome;
+        trust = await enforceTrust(where, scope);
         signatures = trust.verified.map((v) => (v.form === "simplesigning" ? { tag: where.signatureTag, digest: v.manifest } : { digest: v.manifest }));
       }
       if (opts.referrers === true) {

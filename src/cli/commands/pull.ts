@@ -6,7 +6,7 @@ import { servedByMirror } from "../mirror-output.js";
 import { printJson, printLine } from "../output.js";
 import { copyProgress, createProgress } from "../progress/index.js";
 import type { RegistrySettings, RemoteFlags } from "../remote-options.js";
-import { trustPolicy } from "../trust-settings.js";
+import { trustPolicy } from "../config-settings.js";
 
 interface PullFlags extends RemoteFlags {
   output?: string;

@@ -8,7 +8,7 @@
  * - "simplesigning": cosign 2's `sha256-<hex>.sig` tag, one layer per signature;
  * - "bundle": a Sigstore bundle v0.3 attached as an OCI 1.1 referrer, as cosign 3 writes it.
  */
-import { parseDigest } from "../../oras/content.js";
+import { cosignTag, cosignTagSubject } from "../../oras/content.js";
 
 export const SIGNATURE_FORMS = ["simplesigning", "bundle"] as const;
 export type SignatureForm = (typeof SIGNATURE_FORMS)[number];
@@ -38,15 +38,12 @@ export const BundleAnnotation = {
   PredicateType: "dev.sigstore.bundle.predicateType",
 } as const;
 
-/** cosign's signature tag for a manifest digest: `sha256:abc…` → `sha256-abc….sig`. */
+/** cosign's signature tag for a manifest digest: `sha256:abc…` → `sha256-abc….sig` (the attachment walk's rule). */
 export function signatureTag(digest: string): string {
-  const { algorithm, hex } = parseDigest(digest);
-  return `${algorithm}-${hex}.sig`;
+  return cosignTag(digest, ".sig");
 }
-
-const SIGNATURE_TAG = /(?:^|:)sha(?:256-[0-9a-f]{64}|512-[0-9a-f]{128})\.sig$/;
 
 /** True for a tag (or a full `REGISTRY/REPO:TAG` ref name) that is a cosign signature tag. */
 export function isSignatureTag(name: string): boolean {
-  return SIGNATURE_TAG.test(name);
+  return name.endsWith(".sig") && cosignTagSubject(name) !== undefined;
 }

@@ -9,7 +9,7 @@ import { InvalidContentError, NotFoundError, OciError, UntrustedError } from "..
 import type { TrustOutcome, TrustScope } from "../trust.js";
 import { readVerifyingKey, type VerifyingKey } from "./keys.js";
 import type { KitSignatures } from "./location.js";
-import { untrustedError, verifyKitSignatures, type SignatureReport } from "./verify.js";
+import { untrustedError, verifyKitSignatures } from "./verify.js";
 
 // Key files are read once per process, whichever kits a command pulls.
 const keyCache = new Map<string, Promise<VerifyingKey>>();
@@ -53,9 +53,9 @@ export async function scopeKeys(scope: TrustScope): Promise<VerifyingKey[]> {
 }
 
 /** The verdict of the scope on the kit `where` names: the outcome when trusted; UntrustedError (exit 7) when not. */
-export async function enforceTrust(where: KitSignatures, scope: TrustScope, opts: { signal?: AbortSignal } = {}): Promise<{ outcome: TrustOutcome; report?: SignatureReport }> {
+export async function enforceTrust(where: KitSignatures, scope: TrustScope, opts: { signal?: AbortSignal } = {}): Promise<TrustOutcome> {
   const base = { scope: scope.pattern.text, ...(scope.file !== undefined ? { file: scope.file } : {}), signed: scope.signed };
-  if (!scope.signed) return { outcome: { ...base, verified: [] } };
+  if (!scope.signed) return { ...base, verified: [] };
   const report = await verifyKitSignatures(where, await scopeKeys(scope), opts);
   if (!report.verified) {
     const refused = untrustedError(report);
@@ -65,5 +65,5 @@ export async function enforceTrust(where: KitSignatures, scope: TrustScope, opts
     });
   }
   const verified = report.signatures.filter((s) => s.verdict === "verified").map((s) => ({ form: s.form, key: s.key!, manifest: s.manifest }));
-  return { outcome: { ...base, verified }, report };
+  return { ...base, verified };
 }
