@@ -23,6 +23,19 @@ export interface ReadOnlyStorage {
   fetch(desc: Descriptor, opts?: FetchOptions): Promise<Readable>;
 }
 
+/**
+ * A storage that can hand over small content whole without a stream (a file
+ * read), which fetchAll() then verifies: cheaper than a stream for a
+ * manifest or a config of a few KB. Unverified, like fetch() with verify: false.
+ */
+export interface BytesStorage extends ReadOnlyStorage {
+  fetchBytes(desc: Descriptor, opts?: { signal?: AbortSignal }): Promise<Buffer>;
+}
+
+export function canFetchBytes(storage: ReadOnlyStorage): storage is BytesStorage {
+  return typeof (storage as Partial<BytesStorage>).fetchBytes === "function";
+}
+
 export interface Storage extends ReadOnlyStorage {
   /** Store content that must hash to desc.digest and be desc.size bytes; a mismatch stores nothing. */
   push(desc: Descriptor, content: Readable | Uint8Array, opts?: { signal?: AbortSignal }): Promise<void>;

@@ -9,7 +9,7 @@ import { addAbortSignal, pipeline, Readable, Transform, type TransformCallback }
 import type { Descriptor } from "./descriptor.js";
 import { createDigester, parseDigest, type DigestAlgorithm } from "./digest.js";
 import { DigestMismatchError, InvalidContentError, SizeLimitError, SizeMismatchError } from "./errors.js";
-import type { ReadOnlyStorage } from "./target.js";
+import { canFetchBytes, type ReadOnlyStorage } from "./target.js";
 
 /** Throws InvalidContentError unless desc.size is a usable byte count. */
 export function checkDescriptorSize(desc: Descriptor, what: string): void {
@@ -131,6 +131,11 @@ export async function fetchAll(storage: ReadOnlyStorage, desc: Descriptor, opts:
     const embedded = Buffer.from(desc.data, "base64");
     verifyBytes(desc, embedded, `embedded data of ${what}`);
     return embedded;
+  }
+  if (canFetchBytes(storage)) {
+    const bytes = await storage.fetchBytes(desc, opts.signal ? { signal: opts.signal } : {});
+    verifyBytes(desc, bytes, what);
+    return bytes;
   }
   const source = await storage.fetch(desc, opts.signal ? { verify: false, signal: opts.signal } : { verify: false });
   const verifier = verifyingStream(desc, what);

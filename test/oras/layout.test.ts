@@ -16,6 +16,7 @@ import {
 } from "../../src/oras/errors.js";
 import { OciLayout } from "../../src/oras/layout/store.js";
 import { collect, descriptorOf, readAll } from "../support/content.js";
+import { fetchAll } from "../../src/oras/verify.js";
 
 const REF_NAME = "org.opencontainers.image.ref.name";
 
@@ -258,6 +259,22 @@ describe("blobs", () => {
     // and a push repairs it
     await layout.push(b.desc, b.bytes);
     expect((await readAll(await layout.fetch(b.desc))).equals(b.bytes)).toBe(true);
+  });
+
+  it("reads small content whole for fetchAll, with the same checks as a stream", async () => {
+    const b = blob("whole content");
+    await layout.push(b.desc, b.bytes);
+    expect((await fetchAll(layout, b.desc)).equals(b.bytes)).toBe(true);
+    const file = join(dir, "blobs", "sha256", b.desc.digest.slice(7));
+    await writeFile(file, "whole CONTENT");
+    await expect(fetchAll(layout, b.desc)).rejects.toBeInstanceOf(DigestMismatchError);
+    await writeFile(file, "whole content, longer");
+    await expect(fetchAll(layout, b.desc)).rejects.toMatchObject({ name: SizeMismatchError.name, hint: expect.stringContaining(file) });
+    await rm(file);
+    await expect(fetchAll(layout, b.desc)).rejects.toBeInstanceOf(NotFoundError);
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(fetchAll(layout, b.desc, { signal: aborted.signal })).rejects.toMatchObject({ name: "AbortError" });
   });
 
   it("fails a fetch of a missing blob with NotFoundError", async () => {

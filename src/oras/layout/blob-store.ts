@@ -122,6 +122,51 @@ export class BlobStore implements ReadOnlyStorage {
     return out;
   }
 
+  /**
+   * The whole blob, unverified (fetchAll() verifies it): small content read
+   * without a stream. The file must be exactly desc.size bytes.
+   */
+  async fetchBytes(desc: Descriptor, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    const { file } = this.pathOf(desc.digest);
+    const what = `blob ${desc.digest} in ${this.name}`;
+    checkDescriptorSize(desc, what);
+    opts.signal?.throwIfAborted();
+    let fh;
+    try {
+      fh = await open(file, "r");
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") throw new NotFoundError(`${what} not found`);
+      throw ioError(err, "open", file);
+    }
+    try {
+      const damaged = (size: number) => new SizeMismatchError(desc.size, size, what, { hint: `the file ${file} is damaged; copy the content again` });
+      let size;
+      try {
+        size = (await fh.stat()).size;
+      } catch (err) {
+        throw ioError(err, "read", file);
+      }
+      if (size !== desc.size) throw damaged(size);
+      // One byte more than the descriptor says, so a file that grew since the stat is noticed.
+      const buffer = Buffer.allocUnsafe(desc.size + 1);
+      let length = 0;
+      for (;;) {
+        let bytesRead;
+        try {
+          ({ bytesRead } = await fh.read(buffer, length, buffer.length - length, null));
+        } catch (err) {
+          throw ioError(err, "read", file);
+        }
+        if (bytesRead === 0) break;
+        length += bytesRead;
+        if (length > desc.size) throw damaged(length);
+      }
+      return buffer.subarray(0, length);
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** Store content that must match desc; present content is left alone (and the input discarded). */
   async ingest(desc: Descriptor, content: Readable | Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     const what = `blob ${desc.digest} for ${this.name}`;

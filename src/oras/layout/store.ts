@@ -130,6 +130,11 @@ export class OciLayout implements Target, TagLister, Deleter, PredecessorFinder,
     return this.blobStore.fetch(desc, opts);
   }
 
+  /** The whole blob, unverified: for fetchAll(), which verifies it (BytesStorage). */
+  fetchBytes(desc: Descriptor, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    return this.blobStore.fetchBytes(desc, opts);
+  }
+
   async push(desc: Descriptor, content: Readable | Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<void> {
     await this.blobStore.ingest(desc, content, opts.signal);
     if (isManifestMediaType(desc.mediaType)) await this.index.change(await this.recordManifest(desc));
