@@ -24,12 +24,28 @@ function packageVersion() {
 }
 
 /**
+ * An esbuild plugin: node:http2, as undici sees it, is the stand-in undici itself uses where Node has no http2
+ * (`{ constants: {} }`). undici loads http2 at start-up for its HTTP/2 client, which it uses only when a dispatcher
+ * is made with allowH2, and kit's never are (registries speak HTTP/1.1; so do oras and skopeo). Loading the real
+ * module (with tls) costs every registry command ~10 ms.
+ */
+function noHttp2ForUndici() {
+  return {
+    name: "no-http2-for-undici",
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?http2$/ }, (args) => (/[\\/]node_modules[\\/]undici[\\/]/.test(args.importer) ? { path: "http2", namespace: "no-http2" } : undefined));
+      b.onLoad({ filter: /.*/, namespace: "no-http2" }, () => ({ contents: "module.exports = { constants: {} };", loader: "js" }));
+    },
+  };
+}
+
+/**
  * An esbuild plugin: node:NAME, as the modules `importer` matches see it, requires the module on first use. For
  * require() (CommonJS importers), an object whose properties are the module's; for ES imports, the functions
  * `exports` lists, each calling the module's own.
  */
 function lazyBuiltin(name, importer, exports) {
-  const namespace = `lazy-${name}`;
+  const namespace = `lazy-${name}${exports === undefined ? "" : "-esm"}`;
   return {
     name: namespace,
     setup(b) {
@@ -75,7 +91,9 @@ try {
     // And kit's own modules load node:crypto (~4 ms) at the first digest or random name, not at start-up: kit validate
     // and kit --version never hash. (A name missing from the list fails the build.)
     plugins: [
+      noHttp2ForUndici(),
       lazyBuiltin("child_process", /[\\/]node_modules[\\/]commander[\\/]/),
+      lazyBuiltin("child_process", /[\\/]dist[\\/](oras|kit|cli)[\\/]/, ["execFile", "spawn"]),
       lazyBuiltin("crypto", /[\\/]dist[\\/](oras|kit|cli)[\\/]/, ["createHash", "createPrivateKey", "createPublicKey", "generateKeyPairSync", "randomBytes", "scrypt", "sign", "verify"]),
     ],
   });

@@ -51,7 +51,9 @@ async function kitLoading(args: string[], env: NodeJS.ProcessEnv) {
   expect(files.some((url) => url.endsWith("/main.cjs")), "the log records the bundle's loads").toBe(true);
   const texts = await Promise.all(files.map((url) => readFile(fileURLToPath(url), "utf8")));
   const libraries = (Object.keys(MARKERS) as Library[]).filter((name) => texts.some((text) => text.includes(MARKERS[name])));
-  return { ...result, libraries };
+  const builtins = new Set((await readFile(log, "utf8")).split("\n").filter((line) => line.startsWith("node:")));
+  expect(builtins.has("node:fs"), "the log records Node's own modules").toBe(true);
+  return { ...result, libraries, builtins };
 }
 
 describe("a pull the local store serves", () => {
@@ -134,6 +136,8 @@ describe("a pull from a registry", () => {
     const fetched = await kitLoading(["pull", `${registry.host}/kits/startup@${digest}`], { KIT_STORE: store });
     expect(fetched.code, fetched.stderr).toBe(0);
     expect(fetched.libraries.sort()).toEqual(["undici", "yaml", "zod"]);
+    // undici's HTTP/2 client is never used (the bundle gives it a stand-in for node:http2), nor are credential helpers here.
+    expect([...fetched.builtins].filter((m) => /^node:(http2|tls|child_process|v8)$/.test(m))).toEqual(["node:v8"]);
     const stored = await kitLoading(["pull", `startup@${digest}`], { KIT_STORE: store });
     expect(stored.code, stored.stderr).toBe(0);
     expect(stored.libraries).toEqual([]);
