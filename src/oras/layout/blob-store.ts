@@ -9,7 +9,7 @@
  * commit calls before any index.json write that could name them.
  */
 import { createWriteStream } from "node:fs";
-import { lstat, mkdir, open, opendir, rename, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, open, opendir, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import { addAbortSignal, pipeline, type Readable } from "node:stream";
 import { pipeline as pipelineAsync } from "node:stream/promises";
 import type { Descriptor } from "../descriptor.js";
@@ -88,17 +88,21 @@ export class BlobStore implements ReadOnlyStorage {
     }
   }
 
-  async fetch(desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
+  /** The blob's file, opened for reading; a missing one is NotFoundError. */
+  private async openBlob(desc: Descriptor): Promise<{ fh: FileHandle; file: string; what: string }> {
     const { file } = this.pathOf(desc.digest);
     const what = `blob ${desc.digest} in ${this.name}`;
     checkDescriptorSize(desc, what);
-    let fh;
     try {
-      fh = await open(file, "r");
+      return { fh: await open(file, "r"), file, what };
     } catch (err) {
       if (errnoCode(err) === "ENOENT") throw new NotFoundError(`${what} not found`);
       throw ioError(err, "open", file);
     }
+  }
+
+  async fetch(desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
+    const { fh, file, what } = await this.openBlob(desc);
     const size = await fh.stat().then(
       (st) => st.size,
       async (err: unknown) => {
@@ -127,17 +131,8 @@ export class BlobStore implements ReadOnlyStorage {
    * without a stream. The file must be exactly desc.size bytes.
    */
   async fetchBytes(desc: Descriptor, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
-    const { file } = this.pathOf(desc.digest);
-    const what = `blob ${desc.digest} in ${this.name}`;
-    checkDescriptorSize(desc, what);
     opts.signal?.throwIfAborted();
-    let fh;
-    try {
-      fh = await open(file, "r");
-    } catch (err) {
-      if (errnoCode(err) === "ENOENT") throw new NotFoundError(`${what} not found`);
-      throw ioError(err, "open", file);
-    }
+    const { fh, file, what } = await this.openBlob(desc);
     try {
       const damaged = (size: number) => new SizeMismatchError(desc.size, size, what, { hint: `the file ${file} is damaged; copy the content again` });
       let size;
