@@ -88,32 +88,39 @@ export class BlobStore implements ReadOnlyStorage {
     }
   }
 
-  /** The blob's file, opened for reading; a missing one is NotFoundError. */
-  private async openBlob(desc: Descriptor): Promise<{ fh: FileHandle; file: string; what: string }> {
+  /**
+   * The blob's file, opened for reading and exactly desc.size bytes; a missing one is NotFoundError, one of
+   * another size SizeMismatchError (`damaged` makes that error, for a file that changes while it is read).
+   */
+  private async openBlob(desc: Descriptor, signal?: AbortSignal): Promise<{ fh: FileHandle; file: string; what: string; damaged: (size: number) => SizeMismatchError }> {
     const { file } = this.pathOf(desc.digest);
     const what = `blob ${desc.digest} in ${this.name}`;
     checkDescriptorSize(desc, what);
+    signal?.throwIfAborted();
+    let fh: FileHandle;
     try {
-      return { fh: await open(file, "r"), file, what };
+      fh = await open(file, "r");
     } catch (err) {
       if (errnoCode(err) === "ENOENT") throw new NotFoundError(`${what} not found`);
       throw ioError(err, "open", file);
     }
+    const damaged = (size: number) => new SizeMismatchError(desc.size, size, what, { hint: `the file ${file} is damaged; copy the content again` });
+    let size;
+    try {
+      size = (await fh.stat()).size;
+    } catch (err) {
+      await fh.close();
+      throw ioError(err, "read", file);
+    }
+    if (size !== desc.size) {
+      await fh.close();
+      throw damaged(size);
+    }
+    return { fh, file, what, damaged };
   }
 
   async fetch(desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
-    const { fh, file, what } = await this.openBlob(desc);
-    const size = await fh.stat().then(
-      (st) => st.size,
-      async (err: unknown) => {
-        await fh.close();
-        throw ioError(err, "read", file);
-      },
-    );
-    if (size !== desc.size) {
-      await fh.close();
-      throw new SizeMismatchError(desc.size, size, what, { hint: `the file ${file} is damaged; copy the content again` });
-    }
+    const { fh, what } = await this.openBlob(desc);
     const stream = fh.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
     let out: Readable = stream;
     if (opts.verify !== false) {
@@ -131,17 +138,8 @@ export class BlobStore implements ReadOnlyStorage {
    * without a stream. The file must be exactly desc.size bytes.
    */
   async fetchBytes(desc: Descriptor, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
-    opts.signal?.throwIfAborted();
-    const { fh, file, what } = await this.openBlob(desc);
+    const { fh, file, damaged } = await this.openBlob(desc, opts.signal);
     try {
-      const damaged = (size: number) => new SizeMismatchError(desc.size, size, what, { hint: `the file ${file} is damaged; copy the content again` });
-      let size;
-      try {
-        size = (await fh.stat()).size;
-      } catch (err) {
-        throw ioError(err, "read", file);
-      }
-      if (size !== desc.size) throw damaged(size);
       // One byte more than the descriptor says, so a file that grew since the stat is noticed.
       const buffer = Buffer.allocUnsafe(desc.size + 1);
       let length = 0;
