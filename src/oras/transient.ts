@@ -1,9 +1,10 @@
 /**
  * Which failures are transient: worth another attempt. Apart from errors.ts
- * because it names undici's error codes, and errors.ts is loaded by every
+ * because it names the transports' error codes, and errors.ts is loaded by every
  * command, `kit --version` included.
  */
 import { errorCode, NetworkError, RegistryError } from "./errors.js";
+import { PREMATURE_CLOSE } from "./remote/transport-errors.js";
 
 /**
  * Connection failures worth another attempt: the peer dropped or refused us
@@ -18,6 +19,7 @@ const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   "ETIMEDOUT",
   "UND_ERR_SOCKET",
   "UND_ERR_CLOSED",
+  PREMATURE_CLOSE,
   "ERR_STREAM_PREMATURE_CLOSE",
 ]);
 

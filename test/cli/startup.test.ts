@@ -23,7 +23,7 @@ const RECORD_LOADS = pathToFileURL(fileURLToPath(new URL("../support/record-load
 const EXAMPLE = fileURLToPath(new URL("../../examples/famiglia", import.meta.url));
 const IMAGE = `ghcr.io/kit/base:latest@sha256:${"b".repeat(64)}`;
 /** Markers of the heavy dependencies (as in commands.test.ts). */
-const MARKERS = { undici: "UND_ERR", yaml: "YAMLParseError", zod: "ZodError" } as const;
+const MARKERS = { undici: "UndiciError", yaml: "YAMLParseError", zod: "ZodError" } as const;
 type Library = keyof typeof MARKERS;
 
 let work: string;
@@ -123,7 +123,7 @@ describe("a pull the local store serves", () => {
 });
 
 describe("a pull from a registry", () => {
-  it("checks in full (zod and YAML loaded) with undici, and the store's later reads need neither", async () => {
+  it("checks in full (zod and YAML loaded) over node:http, without undici, and the store's later reads need neither", async () => {
     await buildImage({ url: registry.url, repo: "base/agent" }, { tag: "latest", seed: "startup-base" });
     const dir = path.join(work, "kit");
     await mkdir(dir);
@@ -135,9 +135,11 @@ describe("a pull from a registry", () => {
     const store = path.join(work, "pull-store");
     const fetched = await kitLoading(["pull", `${registry.host}/kits/startup@${digest}`], { KIT_STORE: store });
     expect(fetched.code, fetched.stderr).toBe(0);
-    expect(fetched.libraries.sort()).toEqual(["undici", "yaml", "zod"]);
-    // undici's HTTP/2 client is never used (the bundle gives it a stand-in for node:http2), nor are credential helpers here.
-    expect([...fetched.builtins].filter((m) => /^node:(http2|tls|child_process|v8)$/.test(m))).toEqual(["node:v8"]);
+    // A direct connection goes over node:http; undici is for proxies only (test/oras/remote-proxy*.test.ts).
+    expect(fetched.libraries.sort()).toEqual(["yaml", "zod"]);
+    expect(fetched.builtins.has("node:http"), "the pull went over node:http").toBe(true);
+    // Plain HTTP loads no TLS, and no credential helper runs here.
+    expect([...fetched.builtins].filter((m) => /^node:(http2|https|tls|child_process|v8)$/.test(m))).toEqual(["node:v8"]);
     const stored = await kitLoading(["pull", `startup@${digest}`], { KIT_STORE: store });
     expect(stored.code, stored.stderr).toBe(0);
     expect(stored.libraries).toEqual([]);

@@ -16,11 +16,7 @@ import {
 } from "../../src/oras/remote/retry.js";
 
 function body(text = ""): ResponseBody {
-  const r = Readable.from(text === "" ? [] : [Buffer.from(text)]) as Readable & { dump: () => Promise<void> };
-  r.dump = async () => {
-    r.resume();
-  };
-  return r as unknown as ResponseBody;
+  return Readable.from(text === "" ? [] : [Buffer.from(text)]);
 }
 
 function response(req: HttpRequest, status: number, headers: Record<string, string> = {}, text = ""): HttpResponse {

@@ -152,6 +152,21 @@ describe("a stalled registry", () => {
     expect(blobGets(layer).map((g) => g.range)).toEqual([undefined, undefined]);
   });
 
+  it("is not one when the reader is what pauses: a body left unread past the idle limit still arrives whole", async () => {
+    const r = repo("stall/slow-reader", { timeouts: { idleBodyMs: 300 } });
+    const { layer } = await seedImage(r, "v1");
+    const stream = await r.fetch(layer);
+    const hash = createHash("sha256");
+    const first = await new Promise<Buffer>((resolve) => stream.once("data", resolve));
+    hash.update(first);
+    // Backpressure: paused four times as long as the limit, as a slow destination would make a copy pause.
+    stream.pause();
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    for await (const p of stream) hash.update(p as Buffer);
+    expect(`sha256:${hash.digest("hex")}`).toBe(layer.digest);
+    expect(blobGets(layer)).toHaveLength(1);
+  });
+
   it("mid-blob is given up on at the operation deadline, which spans the whole body", async () => {
     const r = repo("stall/blob-deadline", { timeouts: { idleBodyMs: 30_000, operationMs: 1500 } });
     const { layer } = await seedImage(r, "v1");

@@ -1,59 +1,26 @@
 /**
- * The HTTP core of the registry client: one shared undici Agent (keep-alive
- * pools) and a request function built from small layers (retry, redirects,
- * auth), each a function from the next `Send` to a new `Send`, in the manner of
- * undici's interceptors. Node streams throughout (undici `request()`), never
- * fetch: on the copy path web streams cost twice the CPU and ten times the memory.
+ * The HTTP core of the registry client: a request function built from small
+ * layers (retry, redirects, auth), each a function from the next `Send` to a
+ * new `Send`, in the manner of undici's interceptors, over one of two
+ * transports: Node's own HTTP client for direct connections (node-transport.ts)
+ * and undici for proxies or a caller's dispatcher (undici-send.ts, loaded on
+ * first use). Node streams throughout, never fetch: on the copy path web
+ * streams cost twice the CPU and ten times the memory.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import type { Readable } from "node:stream";
-import type { Agent, Dispatcher } from "undici";
-// undici's index also loads fetch, WebSocket, mocks and caches: ~55 ms of start-up for code we never call.
-// The registry client needs the Agent and request() only, and request() works on any Dispatcher.
-import AgentClass from "undici/lib/dispatcher/agent.js";
-import undiciApi from "undici/lib/api/index.js";
+import type { Dispatcher } from "undici";
 import { errorCode, NetworkError, OciError } from "../errors.js";
+import type { ConnectionOptions, HttpResponse, Layer, RequestBody, RequestTimeouts, Send } from "./http-types.js";
+import { BODY_TIMEOUTS, connectionReason, isIn } from "./transport-errors.js";
 import { isTransientError } from "../transient.js";
 import { readAllLimited } from "../verify.js";
-import { proxyLabel, proxySelector, type ProxySettings } from "./proxy.js";
-import { DEFAULT_TIMEOUTS, formatDuration, type Timeouts } from "./timeouts.js";
+import { destroyNodeAgents, nodeSend } from "./node-transport.js";
+import { proxySelector } from "./proxy.js";
+import { DEFAULT_TIMEOUTS, formatDuration } from "./timeouts.js";
 
-export type HttpMethod = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+export type { AgentOptions, ConnectionOptions, HttpMethod, HttpRequest, HttpResponse, Layer, RequestBody, RequestTimeouts, ResponseBody, Send } from "./http-types.js";
+export { abortReason, connectionReason, describeRequest, transportFailure } from "./transport-errors.js";
 
-/**
- * A request body. Bytes and factories can be sent again (retries, redirects,
- * a second attempt after an auth challenge); a plain Readable is sent at most once.
- */
-export type RequestBody = Uint8Array | string | Readable | (() => Readable);
-
-export interface HttpRequest {
-  method: HttpMethod;
-  url: URL;
-  /** Lower-case header names. */
-  headers: Record<string, string>;
-  body?: RequestBody;
-  signal?: AbortSignal;
-  /** Token scopes this request needs (`repository:NAME:pull`), read by the auth layer. */
-  scopes?: readonly string[];
-}
-
-export type ResponseBody = Dispatcher.ResponseData["body"];
-
-export interface HttpResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  /** Must be consumed, destroyed or dumped by whoever receives the response. */
-  body: ResponseBody;
-  /** The request that produced this response (after redirects, which may turn a POST into a GET). */
-  method: HttpMethod;
-  url: URL;
-  /** The idle-body limit the body is read under, for messages. */
-  idleBodyMs?: number;
-}
-
-export type Send = (req: HttpRequest) => Promise<HttpResponse>;
-/** One behaviour wrapped around the next Send. */
-export type Layer = (next: Send) => Send;
 
 /**
  * `composeOutermostFirst(base, a, b)` sends through a, then b, then base: a
@@ -74,18 +41,26 @@ export function header(headers: IncomingHttpHeaders, name: string): string | und
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Throw away a response body we do not need, so its connection returns to the pool. */
-export async function discard(res: HttpResponse): Promise<void> {
+/** The most of an unwanted body read to keep its connection; past it, closing the connection is cheaper. */
+const DISCARD_LIMIT = 64 * 1024;
+
+/** Throw away a response body we do not need, so its connection returns to the pool (or is closed, if the body is large). */
+export async function discard(res: Pick<HttpResponse, "body">): Promise<void> {
+  let read = 0;
   try {
-    await res.body.dump({ limit: 64 * 1024 });
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      read += chunk.byteLength;
+      if (read > DISCARD_LIMIT) break;
+    }
   } catch {
     // A body that fails while being thrown away has nothing left to tell us.
   }
+  if (read > DISCARD_LIMIT) abandonBody(res);
 }
 
 /**
  * Stop reading a body we will not use, at once (a lying length, a size over a
- * limit, a stream given up). Destroying an undici body emits 'error' later;
+ * limit, a stream given up). Destroying a body may emit 'error' later;
  * with no listener that would crash the process, so one is added first.
  */
 export function abandonBody(res: Pick<HttpResponse, "body">): void {
@@ -98,231 +73,39 @@ export function sameOrigin(a: URL, b: URL | string): boolean {
   return a.origin === (typeof b === "string" ? b : b.origin);
 }
 
-export interface AgentOptions {
-  /** Skip TLS certificate verification. */
-  insecure?: boolean;
-  /** TCP and TLS set-up limit; default DEFAULT_TIMEOUTS.connectMs. 0: none. */
-  connectTimeoutMs?: number;
-}
 
-export interface ConnectionOptions extends AgentOptions {
-  /** Proxies and the hosts that bypass them; every request connects directly when absent. */
-  proxy?: ProxySettings;
-}
+/** undici-send.ts, loaded by the first request through a proxy or a caller's dispatcher. */
+type UndiciSend = typeof import("./undici-send.js");
+let undici: UndiciSend | undefined;
+const loadUndici = async (): Promise<UndiciSend> => (undici ??= await import("./undici-send.js"));
 
-/**
- * Pool settings of every connection, direct or through a proxy. Connections per origin: enough for parallel blob
- * transfers, few enough to be polite. Header and body limits are set per request (undiciSend), not here.
- */
-const POOL_OPTIONS = { connections: 8, keepAliveTimeout: 30_000 } as const;
-
-function tlsOptions(opts: AgentOptions): { timeout: number; rejectUnauthorized?: false } {
-  const timeout = opts.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs;
-  return opts.insecure ? { timeout, rejectUnauthorized: false } : { timeout };
-}
-
-function agentKey(opts: AgentOptions): string {
-  return `${opts.insecure ? "insecure" : "verified"} connect=${opts.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs}`;
-}
-
-const agents = new Map<string, Agent>();
-const proxyAgents = new Map<string, Dispatcher>();
-
-/** The process-wide Agent for these options (one per TLS mode and connect limit). */
-export function sharedAgent(opts: AgentOptions = {}): Agent {
-  const key = agentKey(opts);
-  let agent = agents.get(key);
-  if (agent === undefined) {
-    agent = new AgentClass({ ...POOL_OPTIONS, connect: tlsOptions(opts) });
-    agents.set(key, agent);
-  }
-  return agent;
-}
-
-/** The process-wide dispatcher through `proxy`; undici's proxy code is loaded on first use only. */
-async function sharedProxyAgent(proxy: URL, opts: AgentOptions): Promise<Dispatcher> {
-  const key = `${agentKey(opts)} ${proxy.href}`;
-  const existing = proxyAgents.get(key);
-  if (existing !== undefined) return existing;
-  const { createProxyAgent } = await import("./proxy-agent.js");
-  // Another request may have made it while the module loaded.
-  const agent = proxyAgents.get(key) ?? createProxyAgent(proxy, POOL_OPTIONS, tlsOptions(opts));
-  proxyAgents.set(key, agent);
-  return agent;
-}
-
-/** Close the shared agents (tests, or a CLI that wants to exit promptly). */
+/** Close the pooled connections, direct and through proxies (tests, or a CLI that wants to exit promptly). */
 export async function closeSharedAgents(): Promise<void> {
-  const all: Dispatcher[] = [...agents.values(), ...proxyAgents.values()];
-  agents.clear();
-  proxyAgents.clear();
-  await Promise.all(all.map((a) => a.close()));
+  destroyNodeAgents();
+  await undici?.closeProxyAgents();
 }
 
 /**
- * The innermost Send of a registry client: straight through the shared Agent,
- * or, when proxies are configured, through the proxy each request's URL needs
- * (token servers and storage redirects are chosen for on their own host).
+ * The innermost Send of a registry client: a direct connection, or, when
+ * proxies are configured, through the proxy each request's URL needs (token
+ * servers and storage redirects are chosen for on their own host).
  */
 export function connectionSend(opts: ConnectionOptions = {}, timeouts: RequestTimeouts = DEFAULT_TIMEOUTS): Send {
-  const direct = undiciSend(sharedAgent(opts), timeouts);
+  const direct = nodeSend(opts, timeouts);
   const select = proxySelector(opts.proxy);
   if (select === undefined) return direct;
   return async (req) => {
     const proxy = select(req.url);
     if (proxy === undefined) return direct(req);
-    return undiciSend(await sharedProxyAgent(proxy, opts), timeouts, proxy)(req);
+    return (await loadUndici()).proxySend(proxy, opts, timeouts)(req);
   };
 }
 
-function materialise(body: RequestBody | undefined): string | Uint8Array | Readable | undefined {
-  return typeof body === "function" ? body() : body;
+/** The innermost Send through a caller's own undici dispatcher. */
+export function dispatcherSend(dispatcher: Dispatcher, timeouts: RequestTimeouts = DEFAULT_TIMEOUTS): Send {
+  return async (req) => (await loadUndici()).undiciSend(dispatcher, timeouts)(req);
 }
 
-/** The limits undiciSend applies to each request. */
-export type RequestTimeouts = Pick<Timeouts, "connectMs" | "headersMs" | "idleBodyMs">;
-
-/**
- * The innermost Send: one HTTP exchange through undici, with the header and
- * idle-body limits; connection failures and timeouts become NetworkError.
- * `via`: the proxy the dispatcher goes through, named in those errors.
- */
-export function undiciSend(dispatcher: Dispatcher, timeouts: RequestTimeouts = DEFAULT_TIMEOUTS, via?: URL): Send {
-  return async (req) => {
-    try {
-      const res = await undiciApi.request.call(dispatcher, {
-        origin: req.url.origin,
-        path: req.url.pathname + req.url.search,
-        method: req.method,
-        headers: req.headers,
-        body: materialise(req.body) ?? null,
-        signal: req.signal,
-        headersTimeout: timeouts.headersMs,
-        bodyTimeout: timeouts.idleBodyMs,
-      });
-      return { status: res.statusCode, headers: res.headers, body: res.body, method: req.method, url: req.url, idleBodyMs: timeouts.idleBodyMs };
-    } catch (err) {
-      // An abort is rethrown as its reason: a deadline's NetworkError, or the caller's own.
-      if (req.signal?.aborted) throw abortReason(req.signal, err);
-      // Our own errors (e.g. a verifying upload source) pass through untouched.
-      if (err instanceof OciError) throw err;
-      throw via === undefined ? networkError(req, err, timeouts) : proxiedNetworkError(req, via, err, timeouts);
-    }
-  };
-}
-
-/** What a request aborted by signal rejects with: an error of ours when the signal carries one. */
-export function abortReason(signal: AbortSignal, fallback: unknown): unknown {
-  return signal.reason instanceof OciError ? signal.reason : fallback;
-}
-
-const CONNECTION_CODES: Record<string, string> = {
-  ECONNREFUSED: "connection refused",
-  ECONNRESET: "connection reset",
-  EPIPE: "connection closed while sending",
-  ETIMEDOUT: "connection timed out",
-  ENOTFOUND: "host not found",
-  EAI_AGAIN: "host name lookup failed",
-  EHOSTUNREACH: "host unreachable",
-  ENETUNREACH: "network unreachable",
-  UND_ERR_SOCKET: "connection closed unexpectedly",
-  UND_ERR_CLOSED: "connection closed",
-  UND_ERR_BODY_TIMEOUT: "response stalled",
-};
-
-const TLS_CODES = new Set([
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "CERT_HAS_EXPIRED",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-]);
-
-function connectionFailure(code: string | undefined): string {
-  return (code && CONNECTION_CODES[code]) ?? (code ? `connection failed (${code})` : "connection failed");
-}
-
-/** "GET /v2/team/app/manifests/v1": the request as messages name it (never the query, which may hold secrets). */
-export function describeRequest(req: Pick<HttpRequest, "method" | "url">): string {
-  return `${req.method} ${req.url.pathname}`;
-}
-
-function networkError(req: HttpRequest, err: unknown, timeouts: RequestTimeouts): NetworkError {
-  const url = req.url;
-  const code = errorCode(err);
-  if (code === "UND_ERR_HEADERS_TIMEOUT") {
-    return new NetworkError(`${url.host} sent no response headers for ${formatDuration(timeouts.headersMs)} to ${describeRequest(req)}`, {
-      cause: err,
-      hint: "the registry accepted the connection but does not answer; try again later, or allow more time with --headers-timeout",
-    });
-  }
-  if (code === "UND_ERR_CONNECT_TIMEOUT") {
-    return new NetworkError(`cannot reach ${url.host}: no connection within ${formatDuration(timeouts.connectMs)}`, {
-      cause: err,
-      hint: `check that ${url.host} is the right registry address and reachable from here, or allow more time with --connect-timeout`,
-    });
-  }
-  if (code !== undefined && TLS_CODES.has(code)) {
-    return new NetworkError(`cannot reach ${url.host}: TLS certificate not trusted (${code})`, {
-      cause: err,
-      hint: "fix the registry's certificate, or pass --insecure to skip verification for this registry",
-    });
-  }
-  if (code === "EPROTO" || (err instanceof Error && /wrong version number|packet length too long/i.test(err.message))) {
-    return new NetworkError(`cannot reach ${url.host}: TLS handshake failed`, {
-      cause: err,
-      hint: "if the registry speaks plain HTTP, pass --plain-http",
-    });
-  }
-  return new NetworkError(`cannot reach ${url.host}: ${connectionFailure(code)}`, {
-    cause: err,
-    hint: `check that ${url.host} is the right registry address and that it is running`,
-  });
-}
-
-/** Failures to open a connection: through a proxy, only the proxy is connected to. */
-const CONNECT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT"]);
-
-/** undici's words for a proxy's refusal: "Proxy response (502) !== 200 when HTTP Tunneling", "Proxy Authentication Required (407)". */
-function proxyRefusal(err: unknown): number | undefined {
-  const match = err instanceof Error ? /^Proxy (?:response|Authentication Required) \((\d{3})\)/.exec(err.message) : null;
-  return match ? Number(match[1]) : undefined;
-}
-
-/** A failure of a request sent through the proxy `via`, naming the proxy (never its credentials). */
-function proxiedNetworkError(req: HttpRequest, via: URL, err: unknown, timeouts: RequestTimeouts): NetworkError {
-  const url = req.url;
-  const proxy = proxyLabel(via);
-  const refusal = proxyRefusal(err);
-  if (refusal === 407) {
-    const hasCredentials = via.username !== "" || via.password !== "";
-    return new NetworkError(`the proxy ${proxy} refused the request for ${url.host}: proxy authentication required (407)`, {
-      cause: err,
-      hint: hasCredentials ? "the proxy did not accept the credentials in its URL" : "give the proxy's user name and password in its URL, as user-info before the host (as curl and docker take them)",
-    });
-  }
-  if (refusal !== undefined) {
-    return new NetworkError(`the proxy ${proxy} could not connect to ${url.host} (it answered ${refusal})`, {
-      cause: err,
-      hint: `check that ${url.host} is the right address, or list it in NO_PROXY to connect directly`,
-    });
-  }
-  const code = errorCode(err);
-  // A stalled answer is the registry's (the proxy relays it): said as for a direct connection.
-  if (code === "UND_ERR_HEADERS_TIMEOUT") return networkError(req, err, timeouts);
-  if (code !== undefined && CONNECT_CODES.has(code)) {
-    return new NetworkError(`cannot reach the proxy ${proxy} for ${url.host}: ${connectionFailure(code)}`, {
-      cause: err,
-      hint: `check the proxy's address and that it is running, or list ${url.hostname} in NO_PROXY to connect directly`,
-    });
-  }
-  if ((code !== undefined && TLS_CODES.has(code)) || code === "EPROTO") return networkError(req, err, timeouts);
-  return new NetworkError(`cannot reach ${url.host} through the proxy ${proxy}: ${connectionFailure(code)}`, {
-    cause: err,
-    hint: `check that ${url.host} is the right registry address and that it is running`,
-  });
-}
 
 /** Connection-level failures worth another attempt (the server may have been restarting or dropped us). */
 export function isRetryableNetworkError(err: unknown): boolean {
@@ -341,7 +124,7 @@ export function bodyFailure(res: Pick<HttpResponse, "url" | "idleBodyMs">, err: 
   const code = errorCode(err);
   const host = res.url.host;
   const after = received !== undefined ? ` after ${received} bytes` : "";
-  if (code === "UND_ERR_BODY_TIMEOUT") {
+  if (isIn(BODY_TIMEOUTS, code)) {
     const idle = res.idleBodyMs !== undefined ? `, idle for ${formatDuration(res.idleBodyMs)}` : "";
     return new NetworkError(`${host} stopped sending the body of ${what}${after}${idle}`, {
       cause: err,
@@ -353,11 +136,6 @@ export function bodyFailure(res: Pick<HttpResponse, "url" | "idleBodyMs">, err: 
   return broken;
 }
 
-/** What happened to a connection, in a few words ("connection reset"), for messages. */
-export function connectionReason(err: unknown): string {
-  const code = errorCode(err);
-  return (code && CONNECTION_CODES[code]) ?? (err instanceof Error ? err.message : String(err));
-}
 
 /** The failures bodyFailure made of a body that broke off (not of one that stalled). */
 const brokenBodies = new WeakSet<object>();

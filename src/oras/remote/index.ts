@@ -3,7 +3,7 @@ export { RemoteRepository, type PushManifestOptions } from "./repository.js";
 export { RemoteRegistry } from "./registry.js";
 export { RegistryClient, registryScheme, type RemoteOptions } from "./registry-client.js";
 export { RegistryCapabilities, refusesOci11Fields, type RegistryFeatures, type Support } from "./capabilities.js";
-export { closeSharedAgents, sharedAgent } from "./http.js";
+export { closeSharedAgents } from "./http.js";
 export { noProxyMatcher, parseProxyUrl, proxyLabel, proxySelector, type ProxySelector, type ProxySettings } from "./proxy.js";
 export { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from "./retry.js";
 export { DEFAULT_TIMEOUTS, resolveTimeouts, type Timeouts } from "./timeouts.js";

@@ -1,6 +1,6 @@
 /**
  * One registry's connection settings and its request pipeline:
- * auth → redirects → retry → undici, with a User-Agent on every request.
+ * auth → redirects → retry → connection (node:http, or undici through a proxy), with a User-Agent on every request.
  */
 import { RegistryCapabilities, type RegistryFeatures } from "./capabilities.js";
 import type { Dispatcher } from "undici";
@@ -8,7 +8,7 @@ import { Redactor } from "../redact.js";
 import { isLoopbackRegistry, registryEndpoint } from "../reference.js";
 import { AuthCache, authLayer, DEFAULT_OAUTH_CLIENT_ID } from "./auth/client.js";
 import type { CredentialProvider } from "./auth/credentials.js";
-import { composeOutermostFirst, connectionSend, isBrokenBody, undiciSend, type ConnectionOptions, type Layer, type Send } from "./http.js";
+import { composeOutermostFirst, connectionSend, dispatcherSend, isBrokenBody, type ConnectionOptions, type Layer, type Send } from "./http.js";
 import { MAX_REDIRECTS } from "../limits.js";
 import type { ProxySettings } from "./proxy.js";
 import { redirectLayer } from "./redirect.js";
@@ -67,7 +67,7 @@ export interface RemoteOptions {
    * HTTPS_PROXY and NO_PROXY, or wherever it keeps them). Ignored with `dispatcher`.
    */
   proxy?: ProxySettings;
-  /** Default: the process-wide undici Agent (or proxy agents, per `proxy`). */
+  /** An undici dispatcher to send every request through; default: direct connections over node:http (or undici proxy agents, per `proxy`). */
   dispatcher?: Dispatcher;
   upload?: Partial<UploadPolicy>;
 }
@@ -133,7 +133,7 @@ export class RegistryClient {
     this.timeouts = resolveTimeouts(options.timeouts);
     const connection: ConnectionOptions = { insecure: host.insecure ?? false, connectTimeoutMs: this.timeouts.connectMs };
     if (options.proxy) connection.proxy = options.proxy;
-    const base = options.dispatcher ? undiciSend(options.dispatcher, this.timeouts) : connectionSend(connection, this.timeouts);
+    const base = options.dispatcher ? dispatcherSend(options.dispatcher, this.timeouts) : connectionSend(connection, this.timeouts);
     const retryOpts: RetryLayerOptions = { registry };
     if (options.retry) retryOpts.policy = options.retry;
     if (options.retrySleep) retryOpts.sleep = options.retrySleep;

@@ -163,7 +163,8 @@ function sourceFailure(err: unknown, what: string): unknown {
   if (err instanceof OciError || (err instanceof Error && err.name === "AbortError")) return err;
   const message = err instanceof Error ? err.message : String(err);
   const code = errorCode(err) ?? "";
-  return /^(UND_ERR|ECONN|EPIPE|ETIMEDOUT)/.test(code)
+  // Codes of undici's, node-transport.ts's (ERR_KIT_HTTP_) and the socket's own.
+  return /^(UND_ERR|ERR_KIT_HTTP_|ECONN|EPIPE|ETIMEDOUT)/.test(code)
     ? new NetworkError(`reading ${what} from its source failed: ${message}`, { cause: err })
     : new IoError(`reading ${what} from its source failed: ${message}`, { cause: err });
 }
