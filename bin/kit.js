@@ -7,12 +7,6 @@
 // NODE_DISABLE_COMPILE_CACHE=1 turns both off, as it does Node's.
 "use strict";
 const path = require("node:path");
-const { setFlagsFromString } = require("node:v8");
-
-// undici parses HTTP with a WebAssembly build of llhttp. V8 re-compiles it with its optimising tier in the
-// background, and a process cannot exit until that job ends: ~200 ms on every registry command, for code
-// that only ever parses a few headers. Baseline-compiled wasm is plenty for that.
-setFlagsFromString("--liftoff-only");
 
 const entry = path.join(__dirname, "../dist/bundle/main.cjs");
 // With --debug, stack traces point into src/ rather than the minified bundle. Maps must be enabled before

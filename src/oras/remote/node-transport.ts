@@ -18,6 +18,11 @@ import { BODY_TIMEOUT, CONNECT_TIMEOUT, HEADERS_TIMEOUT, PREMATURE_CLOSE, transp
 
 /** Connections per origin: enough for parallel blob transfers, few enough to be polite (as for proxies). */
 export const MAX_SOCKETS = 8;
+/**
+ * How long an idle connection is kept (or less, when the server's Keep-Alive header says so): a connection a
+ * server closed while idle would fail the next request sent on it, which only a replayable one survives.
+ */
+export const KEEP_ALIVE_MS = 30_000;
 
 type Agent = HttpAgent | HttpsAgent;
 const agents = new Map<string, Agent>();
@@ -32,7 +37,8 @@ async function agentFor(url: URL, opts: AgentOptions): Promise<Agent> {
   const key = `${url.protocol} ${opts.insecure ? "insecure" : "verified"}`;
   let agent = agents.get(key);
   if (agent !== undefined) return agent;
-  const settings = { keepAlive: true, maxSockets: MAX_SOCKETS };
+  // `timeout` closes a pooled connection idle that long; on one in use it only emits an event nobody acts on.
+  const settings = { keepAlive: true, maxSockets: MAX_SOCKETS, timeout: KEEP_ALIVE_MS };
   if (https) {
     const { Agent: TlsAgent } = await import("node:https");
     agent = agents.get(key) ?? new TlsAgent(opts.insecure ? { ...settings, rejectUnauthorized: false } : settings);

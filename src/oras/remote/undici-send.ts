@@ -3,12 +3,13 @@
  * node:http lacks), or through a dispatcher the caller gave. Loaded on first
  * use from http.ts, so runs that connect directly never load undici.
  */
+import { setFlagsFromString } from "node:v8";
 import type { Dispatcher } from "undici";
 // undici's index also loads fetch, WebSocket, mocks and caches: ~55 ms of start-up for code we never call.
 // request() is all we need, and it works on any Dispatcher.
 import undiciApi from "undici/lib/api/index.js";
 import type { AgentOptions, RequestTimeouts, Send } from "./http-types.js";
-import { MAX_SOCKETS } from "./node-transport.js";
+import { KEEP_ALIVE_MS, MAX_SOCKETS } from "./node-transport.js";
 import { createProxyAgent } from "./proxy-agent.js";
 import { DEFAULT_TIMEOUTS } from "./timeouts.js";
 import { transportFailure } from "./transport-errors.js";
@@ -17,13 +18,18 @@ import { transportFailure } from "./transport-errors.js";
  * Pool settings of connections through a proxy, as for direct ones (node-transport.ts). Header and body limits are
  * set per request, not here.
  */
-const POOL_OPTIONS = { connections: MAX_SOCKETS, keepAliveTimeout: 30_000 } as const;
+const POOL_OPTIONS = { connections: MAX_SOCKETS, keepAliveTimeout: KEEP_ALIVE_MS } as const;
 
 /** TLS settings of a connection through a proxy to the registry. */
 function tlsOptions(opts: AgentOptions): { timeout: number; rejectUnauthorized?: false } {
   const timeout = opts.connectTimeoutMs ?? DEFAULT_TIMEOUTS.connectMs;
   return opts.insecure ? { timeout, rejectUnauthorized: false } : { timeout };
 }
+
+// undici parses HTTP with a WebAssembly build of llhttp, compiled at its first connection (after this line runs).
+// V8 re-compiles it with its optimising tier in the background, and a process cannot exit until that job ends:
+// ~200 ms on every command that used undici, for code that only ever parses a few headers. Baseline is plenty.
+setFlagsFromString("--liftoff-only");
 
 const proxyAgents = new Map<string, Dispatcher>();
 
