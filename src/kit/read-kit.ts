@@ -64,18 +64,22 @@ export async function readKitContent(
     }
   };
   // All three at once: on a remote registry the round trips overlap.
-  const [config, kitYaml, readme] = await Promise.all([
+  const fetching = Promise.all([
     get(view.config, MAX_KIT_CONFIG_BYTES, "kit config"),
     get(view.kitYaml, MAX_KIT_FILE_BYTES, KIT_YAML_TITLE),
     get(view.readme, MAX_README_BYTES, README_TITLE),
   ]);
+  // Without a record to stand for them the full checks will run: their code (zod, YAML: ~25 ms to load) loads
+  // while the blobs are on their way rather than after they came.
+  const checks = opts.validated === undefined ? afterRequestsSent(() => import("./verify-artifact.js")) : undefined;
+  const [config, kitYaml, readme] = await fetching;
   const allowUnpinned = opts.allowUnpinned ?? false;
   let kit: KitConfig;
   if (opts.validated !== undefined && isCanonicalJsonOf(opts.validated, config.bytes)) {
     kit = opts.validated;
     if (kit.unpinned && !allowUnpinned) throw unpinnedKitError(kit.image, where);
   } else {
-    const { checkKitConfig } = await import("./verify-artifact.js");
+    const { checkKitConfig } = await (checks ?? import("./verify-artifact.js"));
     kit = checkKitConfig(config.bytes, kitYaml.bytes, where, { allowUnpinned });
   }
   checkImageAnnotation(view.annotations, kit, where);
@@ -86,6 +90,17 @@ export async function readKitContent(
     layers: [kitYaml, readme],
     kit,
   };
+}
+
+/**
+ * Run `load` once the requests just started have been written: two turns of
+ * the event loop, so that a poll phase (connections completing, requests
+ * going out) comes first. Its failure is reported where the result is awaited.
+ */
+function afterRequestsSent<T>(load: () => Promise<T>): Promise<T> {
+  const result = new Promise<T>((resolve, reject) => setImmediate(() => setImmediate(() => load().then(resolve, reject))));
+  result.catch(() => {}); // Not awaited at all when a fetch fails first.
+  return result;
 }
 
 /** The blobs a kit read fetches, as a copy plan: one node per digest, then the manifest, already in hand. */

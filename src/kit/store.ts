@@ -196,8 +196,12 @@ export class KitStore {
     checkBlobsGiven(blobs.manifest.bytes, parts, `kit ${manifestDesc.digest}`);
     const entry = entryDescriptor(manifestDesc, kit);
     return async () => {
-      await this.validated.record(manifestDesc.digest, validatedKitOf(kit), { kit, config: blobs.config.bytes });
-      for (const blob of parts) await this.layout.push(blob.descriptor, blob.bytes);
+      // The record and the blobs at once (each its own temp + fsync + rename: ~3 ms apiece here, one after another
+      // most of a small pull's store time); the manifest only after all of them are in place.
+      await Promise.all([
+        this.validated.record(manifestDesc.digest, validatedKitOf(kit), { kit, config: blobs.config.bytes }),
+        ...parts.map((blob) => this.layout.push(blob.descriptor, blob.bytes)),
+      ]);
       await this.layout.push(entry, blobs.manifest.bytes);
       for (const name of names) await this.layout.tag(entry, name);
     };
