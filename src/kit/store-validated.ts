@@ -95,7 +95,8 @@ export class ValidatedKits {
     const { dir, file } = this.pathOf(digest);
     const keep = full !== undefined && full.config.length <= MAX_RECORDED_CONFIG_BYTES && isCanonicalJsonOf(full.kit, full.config);
     await mkdir(dir, { recursive: true });
-    await writeFileAtomic(file, `${JSON.stringify({ digest, ...kit, ...(keep ? { checks: KIT_CHECKS, kit: full.kit } : {}) })}\n`);
+    // Not fsynced: a record a crash loses or truncates reads as none (getRecord), and the kit is then checked in full.
+    await writeFileAtomic(file, `${JSON.stringify({ digest, ...kit, ...(keep ? { checks: KIT_CHECKS, kit: full.kit } : {}) })}\n`, { durable: false });
   }
 
   /** Remove records whose manifest `isStored` denies, and stale temp files; for gc, under the store lock. */

@@ -68,16 +68,22 @@ export async function writeSyncedTemp(path: string, data: string | Uint8Array, d
   return temp;
 }
 
-/** Replace `path` atomically with `data` (temp + fsync + rename + directory fsync). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: { mode?: number } = {}): Promise<void> {
-  const temp = await writeSyncedTemp(path, data, true, opts.mode);
+/**
+ * Replace `path` atomically with `data` (temp + fsync + rename + directory fsync).
+ * `durable: false` keeps the rename (no reader sees a partial file) but skips both
+ * fsyncs, for a file a crash may lose or truncate because every reader checks it
+ * and can do without it (a cache).
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: { mode?: number; durable?: boolean } = {}): Promise<void> {
+  const durable = opts.durable ?? true;
+  const temp = await writeSyncedTemp(path, data, durable, opts.mode);
   try {
     await rename(temp, path);
   } catch (err) {
     await rm(temp, { force: true });
     throw err;
   }
-  await fsyncDir(dirOf(path));
+  if (durable) await fsyncDir(dirOf(path));
 }
 
 /**
