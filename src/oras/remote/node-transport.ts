@@ -113,19 +113,22 @@ function limitIdleBody(res: IncomingMessage, socket: Socket, ms: number, host: s
   if (ms <= 0) return;
   let timer: NodeJS.Timeout;
   const onData = (): void => void timer.refresh();
+  const done = (): void => {
+    clearTimeout(timer);
+    socket.off("data", onData);
+  };
   const expire = (): void => {
+    // Every byte has come; what is left is the reader's to take.
+    if (res.complete) return done();
     if (res.readableLength > 0 || socket.isPaused()) {
       timer.refresh();
       return;
     }
     res.destroy(transportError(BODY_TIMEOUT, `${host} sent no body bytes for ${ms} ms`));
   };
-  timer = setTimeout(expire, ms);
+  // The socket keeps the process alive while the body is awaited; the timer need not.
+  timer = setTimeout(expire, ms).unref();
   socket.on("data", onData);
-  const done = (): void => {
-    clearTimeout(timer);
-    socket.off("data", onData);
-  };
   res.once("end", done);
   res.once("close", done);
 }
