@@ -173,15 +173,23 @@ describe("V8's code cache", () => {
       expect(written.size).toBe(0);
       return;
     }
-    expect([...written.keys()].some((f) => /^v\d+\.\d+\.\d+-[^/]+\/validate\/main\.cjs\.v8$/.test(f)), [...written.keys()].join(", ")).toBe(true);
+    expect([...written.keys()].some((f) => /^v\d+\.\d+\.\d+-[^/]+\/validate\/chunks\.v8$/.test(f)), [...written.keys()].join(", ")).toBe(true);
     expect((await stat(root())).mode & 0o777).toBe(0o700);
+    // One file per command: a JSON line naming each chunk's span of the bytes after it.
+    const pack = [...written.entries()].find(([f]) => f.endsWith("/validate/chunks.v8"))![1];
+    const newline = pack.indexOf(10);
+    const { files } = JSON.parse(pack.toString("utf8", 0, newline)) as { files: Record<string, [number, number]> };
+    expect(Object.keys(files)).toContain("main.cjs");
+    expect(Object.keys(files).length).toBeGreaterThan(5);
+    const end = Math.max(...Object.values(files).map(([offset, length]) => offset + length));
+    expect(newline + 1 + end).toBe(pack.length);
     const again = await runKit(["validate", EXAMPLE], { env: env() });
     expect(again).toEqual(first);
     // Accepted by V8, so not written again.
     expect(await cached()).toEqual(written);
     const version = await runKit(["--version"], { env: env() });
     expect(version.code).toBe(0);
-    expect([...(await cached()).keys()].some((f) => f.includes("/_/main.cjs.v8"))).toBe(true);
+    expect([...(await cached()).keys()].some((f) => f.includes("/_/chunks.v8"))).toBe(true);
   });
 
   it("data V8 rejects (garbage) only means compiling from source, and is replaced", async () => {
