@@ -1,7 +1,7 @@
 /**
  * Direct connections over Node's own HTTP client: keep-alive agents (one per
- * scheme, TLS mode and connect limit), with the three limits of Timeouts
- * enforced here because node:http has none of them as such. undici stays for
+ * scheme and TLS mode), with the three limits of Timeouts enforced per
+ * request here, because node:http has none of them as such. undici stays for
  * proxies (undici-send.ts); for a direct pull it cost ~60 ms of start-up
  * (loading it and compiling its WebAssembly parser) against ~20 ms for
  * node:http, and it moves bytes no faster on loopback.
