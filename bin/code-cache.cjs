@@ -1,4 +1,4 @@
-// V8's compiled code for the bundled CLI, kept between runs on Node 20 (Node >= 22.1 has module.enableCompileCache()).
+// V8's compiled code for the bundled CLI, kept between runs (on every Node: see bin/kit.js for why not Node's own).
 //
 // The bundle's chunks are CommonJS scripts that require only Node's built-in modules and each other by relative path
 // (scripts/build-cli.mjs), so they are loaded here, each compiled with vm.Script and the cached data V8 made for it on

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // CommonJS (bin/package.json), so no ESM loader starts up. Loads the bundled CLI (dist/bundle, CommonJS chunks) and
-// runs it; start-up is most of a small command's cost, so V8's compiled code is kept between runs:
-// - Node >= 22.1: module.enableCompileCache(), Node's own ($NODE_COMPILE_CACHE or its directory in the temp dir);
-// - Node 20: code-cache.cjs, each chunk compiled with vm.Script and V8's cached data from a directory of the user's
-//   (see there). Whatever goes wrong with a cache, the chunk is compiled from source, as without one.
-// NODE_DISABLE_COMPILE_CACHE=1 turns both off, as it does Node's.
+// runs it; start-up is most of a small command's cost, so V8's compiled code is kept between runs by code-cache.cjs:
+// each chunk compiled with vm.Script and V8's cached data from a directory of the user's (see there). Whatever goes
+// wrong with a cache, the chunk is compiled from source, as without one. Also on Node >= 22.1, whose own compile cache
+// (module.enableCompileCache) keeps only what V8 compiled before a module ran: on Node 24 here ours, written after
+// the command ran, starts kit validate in 96 ms against 133 and a cold pull in 177 against 241.
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off, as it does Node's.
 "use strict";
 const path = require("node:path");
 
@@ -18,9 +19,6 @@ if (debug) {
   process.setSourceMapsEnabled(true);
   cli = require(entry);
 } else if (process.env.NODE_DISABLE_COMPILE_CACHE === "1") {
-  cli = require(entry);
-} else if (typeof require("node:module").enableCompileCache === "function") {
-  require("node:module").enableCompileCache();
   cli = require(entry);
 } else {
   ({ exports: cli, save: saveCodeCache } = require("./code-cache.cjs").loadWithCodeCache(entry, process.argv));
