@@ -12,8 +12,8 @@
 // run that wrote it had compiled: `kit pull`'s data holds pull's code. The data of all a command's chunks is one file
 // (chunks.v8: a JSON line naming each chunk's span, then the spans), read once: a command loads ~30 chunks, and ~30
 // more file reads cost ~2 ms of a start. Written after a command ran that compiled a chunk without data (atomically:
-// temporary file, then rename), keeping the data of chunks that run did not load; directories of other builds are
-// removed when a new one is made.
+// temporary file, then rename), for every chunk it loaded, keeping the data of chunks it did not; directories of
+// other builds are removed when a new one is made.
 "use strict";
 const fs = require("node:fs");
 const Module = require("node:module");
@@ -96,14 +96,15 @@ function packOf(entries) {
 
 /**
  * Load `entry` (and the chunks it requires) with V8's cached data; returns its exports and save(), which writes the
- * data of the chunks that had none (call it once the command has run, so the data covers what it compiled).
+ * data anew when a chunk had none (call it once the command has run, so the data covers what it compiled).
  */
 function loadWithCodeCache(entry, argv, env = process.env) {
   const location = cacheDirectory(entry, argv, env);
   const readable = location !== undefined && trusted(location.root);
   const modules = new Map();
   const packed = readable ? readPack(path.join(location.dir, PACK)) : new Map();
-  const unsaved = [];
+  const loaded = [];
+  let missing = false;
   const builtin = Module.createRequire(entry);
 
   function load(file) {
@@ -115,10 +116,8 @@ function loadWithCodeCache(entry, argv, env = process.env) {
     const name = path.basename(file);
     const cachedData = packed.get(name);
     const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-    if (cachedData === undefined || script.cachedDataRejected) {
-      packed.delete(name);
-      if (location !== undefined) unsaved.push({ name, script });
-    }
+    if (cachedData === undefined || script.cachedDataRejected) missing = true;
+    loaded.push({ name, script });
     const dir = path.dirname(file);
     // The chunks name each other "./chunk-….cjs" or "./chunks/chunk-….cjs" (no "..", no "." inside): joined as strings.
     const resolve = (id) => (id.startsWith("./") && !id.includes("/.") ? `${dir}${path.sep}${id.slice(2)}` : path.resolve(dir, id));
@@ -130,15 +129,17 @@ function loadWithCodeCache(entry, argv, env = process.env) {
   }
 
   function save() {
-    if (location === undefined || unsaved.length === 0) return;
+    if (location === undefined || !missing) return;
     try {
       fs.mkdirSync(location.root, { recursive: true, mode: 0o700 });
       if (!trusted(location.root)) return;
       const fresh = !fs.existsSync(location.build);
       fs.mkdirSync(location.dir, { recursive: true, mode: 0o700 });
-      // What V8 accepted this run, what other runs of the command loaded, and the data of what was compiled now.
+      // Every chunk this run loaded, anew: V8's data then holds the functions this run compiled besides those the
+      // data it was given held, so a command whose runs take different paths (a pull from the store, one from a
+      // registry) ends up with data for all of them. Chunks this run did not load keep theirs.
       const entries = readable ? packed : new Map();
-      for (const { name, script } of unsaved) entries.set(name, script.createCachedData());
+      for (const { name, script } of loaded) entries.set(name, script.createCachedData());
       const dataFile = path.join(location.dir, PACK);
       const temp = `${dataFile}.${process.pid}.tmp`;
       fs.writeFileSync(temp, packOf(entries), { mode: 0o600 });

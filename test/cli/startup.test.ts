@@ -186,6 +186,38 @@ describe("V8's code cache", () => {
     expect([...(await cached()).keys()].some((f) => f.includes("/_/chunks.v8"))).toBe(true);
   });
 
+  it("a later run that loads more chunks writes the data of every chunk it loaded, so shared chunks cover both paths", async () => {
+    // A store pull loads fewer chunks than a registry pull of the same command: run it first, then the registry one.
+    await buildImage({ url: registry.url, repo: "base/cache" }, { tag: "latest", seed: "cache-base" });
+    const dir = path.join(await mkdtemp(path.join(work, "cache-kit-")), "kit");
+    await mkdir(dir);
+    await writeFile(path.join(dir, "kit.yaml"), `name: cached\nversion: "1.0.0"\nimage: ${registry.host}/base/cache:latest\n`);
+    await writeFile(path.join(dir, "README.md"), "# cached\n");
+    const elsewhere = { XDG_CACHE_HOME: path.join(cacheHome, "elsewhere") };
+    const pushed = await runKit(["push", `${registry.host}/kits/cached:1.0.0`, dir, "--json"], { env: { ...elsewhere, KIT_STORE: path.join(dir, "..", "push-store") } });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const { digest } = JSON.parse(pushed.stdout);
+    const store = path.join(dir, "..", "store");
+    expect((await runKit(["pull", `${registry.host}/kits/cached@${digest}`], { env: { ...elsewhere, KIT_STORE: store } })).code).toBe(0);
+
+    const packOf = async () => {
+      const [file, bytes] = [...(await cached()).entries()].find(([f]) => f.endsWith("/pull/chunks.v8"))!;
+      const newline = bytes.indexOf(10);
+      const { files } = JSON.parse(bytes.toString("utf8", 0, newline)) as { files: Record<string, [number, number]> };
+      const data = new Map(Object.entries(files).map(([name, [offset, length]]) => [name, bytes.subarray(newline + 1 + offset, newline + 1 + offset + length)]));
+      return { file, data };
+    };
+    expect((await runKit(["pull", `cached@${digest}`], { env: { ...env(), KIT_STORE: store } })).code).toBe(0);
+    const narrow = await packOf();
+    const wide = await runKit(["pull", `${registry.host}/kits/cached@${digest}`], { env: { ...env(), KIT_STORE: path.join(dir, "..", "cold-store") } });
+    expect(wide.code, wide.stderr).toBe(0);
+    const both = await packOf();
+    expect(both.data.size).toBeGreaterThan(narrow.data.size);
+    for (const name of narrow.data.keys()) expect(both.data.has(name), name).toBe(true);
+    // Written anew after the registry pull ran, so holding the functions it compiled too.
+    expect([...narrow.data.keys()].some((name) => !both.data.get(name)!.equals(narrow.data.get(name)!))).toBe(true);
+  });
+
   it("data V8 rejects (garbage) only means compiling from source, and is replaced", async () => {
     const first = await runKit(["validate", EXAMPLE], { env: env() });
     expect(first.code).toBe(0);
