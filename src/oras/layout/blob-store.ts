@@ -15,7 +15,7 @@ import { pipeline as pipelineAsync } from "node:stream/promises";
 import type { Descriptor } from "../descriptor.js";
 import { digestOf, isDigest, parseDigest } from "../digest.js";
 import { InvalidContentError, NotFoundError, SizeMismatchError } from "../errors.js";
-import { errnoCode, fsyncDir, ioError, readFileBounded, tempPathFor } from "../fs.js";
+import { errnoCode, fsyncDir, ioError, readFileBounded, tempPathFor, writeSyncedTemp } from "../fs.js";
 import type { FetchOptions, ReadOnlyStorage } from "../target.js";
 import { checkDescriptorSize, toReadable, verifyBytes, verifyingStream } from "../verify.js";
 
@@ -178,12 +178,15 @@ export class BlobStore implements ReadOnlyStorage {
       discard(content);
       throw err;
     }
-    if (content instanceof Uint8Array) {
-      // Bytes in memory: check before touching the disk at all.
-      verifyBytes(desc, content, what);
-    }
+    // Bytes in memory: checked before touching the disk at all.
+    if (content instanceof Uint8Array) verifyBytes(desc, content, what);
     await this.ensureDir(this.ingestDir);
     await this.ensureDir(paths.dir);
+    if (content instanceof Uint8Array) {
+      // Written whole: no stream and no second hash (a stream's set-up was most of a small blob's write).
+      signal?.throwIfAborted();
+      return this.ingestBytes(content, paths);
+    }
     const temp = tempPathFor(`${this.ingestDir}/${paths.file.slice(paths.dir.length + 1)}`);
     const sink = createWriteStream(temp, { flags: "wx", mode: 0o644, flush: true });
     let sinkError: unknown;
@@ -199,6 +202,24 @@ export class BlobStore implements ReadOnlyStorage {
     } finally {
       if (!done) await rm(temp, { force: true });
     }
+  }
+
+  /** Verified bytes into place: temp file in ingest/ (written, fsynced, closed), then renamed, as for a stream. */
+  private async ingestBytes(bytes: Uint8Array, paths: { dir: string; file: string }): Promise<void> {
+    const beside = `${this.ingestDir}/${paths.file.slice(paths.dir.length + 1)}`;
+    let temp: string;
+    try {
+      temp = await writeSyncedTemp(beside, bytes);
+    } catch (err) {
+      throw ioError(err, "write", beside);
+    }
+    try {
+      await rename(temp, paths.file);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw ioError(err, "write", paths.file);
+    }
+    this.unsyncedDirs.add(paths.dir);
   }
 
   /** A stored blob's bytes when it is there, at most `limit` bytes and matches desc; else undefined. */
