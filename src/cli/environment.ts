@@ -18,7 +18,7 @@ export const ENVIRONMENT: readonly { name: string; description: string }[] = [
   { name: "HTTPS_PROXY", description: "proxy for HTTPS registries, http://[USER:PASSWORD@]HOST:PORT (https_proxy is read first)" },
   { name: "HTTP_PROXY", description: "proxy for plain-HTTP registries (http_proxy is read first); loopback registries never use a proxy" },
   { name: "NO_PROXY", description: "hosts reached without a proxy: a comma list of domains (with subdomains), IPs, CIDR blocks, :PORT, or * (no_proxy first)" },
-  { name: "XDG_CACHE_HOME", description: "on Node.js 20: V8's compiled code for kit is kept in $XDG_CACHE_HOME/aegis/kit-v8 (default ~/.cache/aegis/kit-v8)" },
+  { name: "XDG_CACHE_HOME", description: "V8's compiled code for kit is kept in $XDG_CACHE_HOME/aegis/kit-v8 (default ~/.cache/aegis/kit-v8)" },
   { name: "NODE_COMPILE_CACHE", description: "a compile cache directory: kit keeps its own V8 code cache in DIR/kit-v8 (default ~/.cache/aegis/kit-v8)" },
   { name: "NODE_DISABLE_COMPILE_CACHE", description: "1: compile kit from source on every start, keeping no compiled code" },
   { name: "NODE_EXTRA_CA_CERTS", description: "read by Node.js: extra CA certificates (PEM file) to trust for registries" },

@@ -21,7 +21,6 @@ import { DEFAULT_TIMEOUTS, formatDuration } from "./timeouts.js";
 export type { AgentOptions, ConnectionOptions, HttpMethod, HttpRequest, HttpResponse, Layer, RequestBody, RequestTimeouts, ResponseBody, Send } from "./http-types.js";
 export { abortReason, connectionReason, describeRequest, transportFailure } from "./transport-errors.js";
 
-
 /**
  * `composeOutermostFirst(base, a, b)` sends through a, then b, then base: a
  * sees the request first and the response last. (undici's `compose()` takes
@@ -73,7 +72,6 @@ export function sameOrigin(a: URL, b: URL | string): boolean {
   return a.origin === (typeof b === "string" ? b : b.origin);
 }
 
-
 /** undici-send.ts, loaded by the first request through a proxy or a caller's dispatcher. */
 type UndiciSend = typeof import("./undici-send.js");
 let undici: UndiciSend | undefined;
@@ -106,7 +104,6 @@ export function dispatcherSend(dispatcher: Dispatcher, timeouts: RequestTimeouts
   return async (req) => (await loadUndici()).undiciSend(dispatcher, timeouts)(req);
 }
 
-
 /** Connection-level failures worth another attempt (the server may have been restarting or dropped us). */
 export function isRetryableNetworkError(err: unknown): boolean {
   return err instanceof NetworkError && isTransientError(err);
@@ -135,7 +132,6 @@ export function bodyFailure(res: Pick<HttpResponse, "url" | "idleBodyMs">, err: 
   brokenBodies.add(broken);
   return broken;
 }
-
 
 /** The failures bodyFailure made of a body that broke off (not of one that stalled). */
 const brokenBodies = new WeakSet<object>();

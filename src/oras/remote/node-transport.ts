@@ -25,34 +25,40 @@ export const MAX_SOCKETS = 8;
 export const KEEP_ALIVE_MS = 30_000;
 
 type Agent = HttpAgent | HttpsAgent;
-const agents = new Map<string, Agent>();
+/** A pool and the request function of its scheme (node:https's once the first https: request loaded it). */
+interface Connector {
+  agent: Agent;
+  request: typeof httpRequest;
+}
+const connectors = new Map<string, Connector>();
 
 function transportError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-async function agentFor(url: URL, opts: AgentOptions): Promise<Agent> {
-  const https = url.protocol === "https:";
+async function connectorFor(url: URL, opts: AgentOptions): Promise<Connector> {
   // The connect limit is per request, so it does not split the pool.
   const key = `${url.protocol} ${opts.insecure ? "insecure" : "verified"}`;
-  let agent = agents.get(key);
-  if (agent !== undefined) return agent;
+  const known = connectors.get(key);
+  if (known !== undefined) return known;
   // `timeout` closes a pooled connection idle that long; on one in use it only emits an event nobody acts on.
   const settings = { keepAlive: true, maxSockets: MAX_SOCKETS, timeout: KEEP_ALIVE_MS };
-  if (https) {
-    const { Agent: TlsAgent } = await import("node:https");
-    agent = agents.get(key) ?? new TlsAgent(opts.insecure ? { ...settings, rejectUnauthorized: false } : settings);
+  let connector: Connector;
+  if (url.protocol === "https:") {
+    const https = await import("node:https");
+    // Another request may have made it while the module loaded.
+    connector = connectors.get(key) ?? { agent: new https.Agent(opts.insecure ? { ...settings, rejectUnauthorized: false } : settings), request: https.request };
   } else {
-    agent = new HttpAgent(settings);
+    connector = { agent: new HttpAgent(settings), request: httpRequest };
   }
-  agents.set(key, agent);
-  return agent;
+  connectors.set(key, connector);
+  return connector;
 }
 
 /** Close every pooled connection (tests; a CLI exits without: idle sockets do not hold the process). */
 export function destroyNodeAgents(): void {
-  for (const agent of agents.values()) agent.destroy();
-  agents.clear();
+  for (const { agent } of connectors.values()) agent.destroy();
+  connectors.clear();
 }
 
 /** Response headers as undici gives them: lower-case names, a repeated header as an array, none joined or dropped. */
@@ -152,8 +158,7 @@ export function nodeSend(opts: AgentOptions, timeouts: RequestTimeouts = DEFAULT
 async function exchange(req: HttpRequest, opts: AgentOptions, timeouts: RequestTimeouts): Promise<HttpResponse> {
   const { signal } = req;
   signal?.throwIfAborted();
-  const agent = await agentFor(req.url, opts);
-  const send = req.url.protocol === "https:" ? (await import("node:https")).request : httpRequest;
+  const { agent, request: send } = await connectorFor(req.url, opts);
   // Made last, so that a stream from a factory is always handed to the request (which ends or destroys it).
   const body = typeof req.body === "function" ? req.body() : req.body;
   return new Promise<HttpResponse>((resolve, reject) => {
