@@ -6,19 +6,23 @@
  * directory, falling back to compiling from source whenever the data is
  * missing, rejected or not to be trusted. Runs the built CLI.
  */
+import { execFile } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildKitArtifact, type KitArtifact } from "../../src/kit/artifact.js";
 import { parseKitManifest } from "../../src/kit/load.js";
 import { KitStore } from "../../src/kit/store.js";
-import { runKit } from "../support/cli.js";
+import { KIT_BIN, runKit } from "../support/cli.js";
 import { buildImage } from "../support/images.js";
 import { startRegistry, type RunningRegistry } from "../support/registry.js";
 
 const RECORD_LOADS = pathToFileURL(fileURLToPath(new URL("../support/record-loads.mjs", import.meta.url))).href;
+const run = promisify(execFile);
+const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
 const EXAMPLE = fileURLToPath(new URL("../../examples/famiglia", import.meta.url));
 const IMAGE = `ghcr.io/kit/base:latest@sha256:${"b".repeat(64)}`;
 /** Markers of the heavy dependencies (as in commands.test.ts). */
@@ -137,11 +141,24 @@ describe("a pull from a registry", () => {
     // A direct connection goes over node:http; undici is for proxies only (test/oras/remote-proxy*.test.ts).
     expect(fetched.libraries.sort()).toEqual(["yaml", "zod"]);
     expect(fetched.builtins.has("node:http"), "the pull went over node:http").toBe(true);
-    // Plain HTTP loads no TLS, and no credential helper runs here.
-    expect([...fetched.builtins].filter((m) => /^node:(http2|https|tls|child_process|v8)$/.test(m))).toEqual([]);
+    // Plain HTTP loads no TLS, and no credential helper runs here; node:v8 only where bin/kit.js turns Maglev off.
+    expect([...fetched.builtins].filter((m) => /^node:(http2|https|tls|child_process)$/.test(m))).toEqual([]);
+    expect(fetched.builtins.has("node:v8")).toBe(NODE_MAJOR >= 22);
     const stored = await kitLoading(["pull", `startup@${digest}`], { KIT_STORE: store });
     expect(stored.code, stored.stderr).toBe(0);
     expect(stored.libraries).toEqual([]);
+  });
+});
+
+describe("V8's optimising tiers", () => {
+  it("compile nothing with Maglev, whose background jobs can keep process.exit() from ever returning (nodejs/node#54918)", async () => {
+    const cacheHome = await mkdtemp(path.join(work, "maglev-"));
+    // --trace-opt names the tier of every function V8 optimises; without bin/kit.js's flag, Node 24 names Maglev ~20 times here.
+    const { stdout } = await run(process.execPath, ["--trace-opt", KIT_BIN, "validate", EXAMPLE], {
+      env: { ...process.env, XDG_CACHE_HOME: cacheHome, KIT_DEBUG: "" },
+    });
+    expect(stdout).toContain("kit.yaml: valid");
+    expect(stdout.split("\n").filter((line) => /maglev/i.test(line))).toEqual([]);
   });
 });
 
