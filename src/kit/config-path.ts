@@ -3,9 +3,11 @@
  * `~/.config/aegis/kit.yaml`. Apart from its schema (config.ts) so a command
  * can look for the file without loading YAML and zod when there is none.
  */
-import { access } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
+import { fsCalls } from "../oras/content.js";
+
+const { access } = fsCalls;
 
 export const KIT_CONFIG_ENV = "KIT_CONFIG";
 

@@ -4,7 +4,6 @@
  * and reported at FILE:LINE:COL as kit.yaml is (load.ts). The document is a
  * mapping of sections so more can join `registries:` (a `trust:` policy).
  */
-import { stat } from "node:fs/promises";
 import path from "node:path";
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
@@ -26,6 +25,9 @@ import { checkYamlDocument, YamlValidationError, type KitIssue, type YamlDocumen
 import { KIT_YAML_BUDGET } from "./yaml-budget.js";
 import { parseTrustPattern, trustPatternKey, type TrustPolicy, type TrustScope } from "./trust.js";
 import type { ValidationReport } from "./validate.js";
+import { fsCalls } from "../oras/content.js";
+
+const { stat } = fsCalls;
 
 z.config(en());
 

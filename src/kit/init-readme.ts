@@ -3,12 +3,13 @@
  * push needs a README, so init writes only that, from the kit's own
  * description, secrets and ports, and leaves kit.yaml untouched.
  */
-import { lstat } from "node:fs/promises";
 import path from "node:path";
-import { writeFilesAtomic } from "../oras/content.js";
+import { fsCalls, writeFilesAtomic } from "../oras/content.js";
 import { README_TITLE } from "./format.js";
 import { checkKitManifest, KIT_FILE, readKitFileBytes } from "./load.js";
 import type { KitManifest } from "./schema.js";
+
+const { lstat } = fsCalls;
 
 export interface ReadmeAdded {
   /** The README.md written. */

@@ -1,10 +1,11 @@
 /** `kit init`: a valid, commented starting point. */
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { IoError, parseReference, UsageError, writeFilesAtomic } from "../oras/content.js";
+import { fsCalls, IoError, parseReference, UsageError, writeFilesAtomic } from "../oras/content.js";
 import { addMissingReadme } from "./init-readme.js";
 import { isKitName } from "./format.js";
 import { KIT_FILE } from "./load.js";
+
+const { mkdir } = fsCalls;
 
 
 export interface InitResult {

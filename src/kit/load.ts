@@ -5,14 +5,15 @@
  * nesting and alias expansions (src/kit/limits.ts), so no input costs more
  * than a fraction of a second or overflows the stack.
  */
-import { stat } from "node:fs/promises";
 import path from "node:path";
 import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from "yaml";
 import type { core, ZodMiniType } from "zod/mini";
-import { InvalidContentError, IoError, NotFoundError, OciError, readFileBounded } from "../oras/content.js";
+import { fsCalls, InvalidContentError, IoError, NotFoundError, OciError, readFileBounded } from "../oras/content.js";
 import { MAX_ALIAS_EXPANSIONS, MAX_KIT_FILE_BYTES } from "./limits.js";
 import { KitManifestSchema, type KitManifest } from "./schema.js";
 import { KIT_YAML_BUDGET, yamlBudgetProblem, type YamlBudget } from "./yaml-budget.js";
+
+const { stat } = fsCalls;
 
 export const KIT_FILE = "kit.yaml";
 

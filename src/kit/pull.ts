@@ -4,7 +4,6 @@
  * Store references (`famiglia@sha256:…`) are served from the store alone,
  * without loading the registry client (pull-fetch.ts).
  */
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import {
   formatReference,
@@ -28,6 +27,9 @@ import { KitStore } from "./store.js";
 import { recordedRepository } from "./store-reference.js";
 import type { SignatureTarget } from "./signature/location.js";
 import { type TrustOutcome, type TrustPolicy, type TrustScope, trustScopeFor, trustScopeForRepository } from "./trust.js";
+import { fsCalls } from "../oras/content.js";
+
+const { mkdir } = fsCalls;
 
 /** onPlan and onProgress hear the kit's blobs being fetched (not a pull served from the local store). */
 export interface PullOptions extends CopyProgressOptions {

@@ -1,8 +1,9 @@
 /** A kit's README.md, read as push reads it; validate checks it the same way (and must not load the registry client). */
-import { stat } from "node:fs/promises";
 import path from "node:path";
-import { IoError, NotFoundError, readFileBounded, SizeLimitError } from "../oras/content.js";
+import { fsCalls, IoError, NotFoundError, readFileBounded, SizeLimitError } from "../oras/content.js";
 import { MAX_README_BYTES } from "./limits.js";
+
+const { stat } = fsCalls;
 
 /** README.md, bounded; NotFoundError saying how to add one when it is missing. */
 export async function readReadme(file: string): Promise<Buffer> {

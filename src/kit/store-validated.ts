@@ -11,11 +11,12 @@
  * record stays true for as long as its digest names the same bytes, so a
  * stale one is harmless, and gc prunes those whose manifest is gone.
  */
-import { lstat, mkdir, opendir, rm } from "node:fs/promises";
-import { InvalidContentError, IoError, isJsonObject, isTempPath, OciError, parseDigest, readFileBounded, writeFileAtomic } from "../oras/content.js";
+import { fsCalls, InvalidContentError, IoError, isJsonObject, isTempPath, OciError, parseDigest, readFileBounded, writeFileAtomic } from "../oras/content.js";
 import { STALE_TEMP_MS } from "../oras/layout/index.js";
 import type { KitConfig } from "./artifact.js";
 import { isCanonicalJsonOf } from "./canonical-json.js";
+
+const { lstat, mkdir, opendir, rm } = fsCalls;
 
 export const VALIDATED_DIR = "kit-validated";
 const MAX_RECORD_BYTES = 64 * 1024;

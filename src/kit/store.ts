@@ -20,10 +20,9 @@
  * entry without a validation record is listed), so `kit ls`, `kit rm`,
  * `kit gc` and `kit store verify` start fast.
  */
-import { readdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
-import { type DescribedBytes, type Descriptor, fetchAll, InvalidContentError, isJsonObject, MAX_MANIFEST_BYTES, MediaType, NotFoundError, parseDigest, parseReference, type RegistryReference, repositoryName, UsageError } from "../oras/content.js";
+import { fetchAll, fsCalls, InvalidContentError, isJsonObject, MAX_MANIFEST_BYTES, MediaType, NotFoundError, parseDigest, parseReference, repositoryName, type DescribedBytes, type Descriptor, type RegistryReference, UsageError } from "../oras/content.js";
 import { FileLock, type GcResult, type LayoutReport, type LockOptions, OciLayout, validateRefName } from "../oras/layout/index.js";
 import type { KitConfig } from "./artifact.js";
 import { Annotation, KIT_ARTIFACT_TYPE } from "./format.js";
@@ -33,6 +32,8 @@ import { recordedReference, referenceMatcher } from "./store-reference.js";
 import { type ValidatedKit, validatedKitOf, ValidatedKits } from "./store-validated.js";
 import { isSignatureTag } from "./signature/format.js";
 import { type DependentEntry, dependentsOf } from "./store-dependents.js";
+
+const { readdir } = fsCalls;
 
 export { isShortKitReference, parseShortKitReference, type ShortKitReference } from "./reference.js";
 export type { GcResult } from "../oras/layout/index.js";

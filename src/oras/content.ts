@@ -15,6 +15,8 @@ export * from "./mirror-location.js";
 export type * from "./target.js";
 export * from "./verify.js";
 export { createFileExclusive, errnoCode, fsyncDir, ioError, isTempPath, readFileBounded, tempPathFor, writeFileAtomic, writeFilesAtomic, type WriteFilesOptions } from "./fs.js";
+/** Asynchronous file system calls without loading node:fs/promises (see fs-calls.ts). */
+export * as fsCalls from "./fs-calls.js";
 export { MemoryStore } from "./memory.js";
 export { REDACTED, Redactor, displayUrl, redactPatterns } from "./redact.js";
 export { resolveSelector } from "./resolve.js";

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants } from "node:fs";
-import { link, lstat, open, rename, rm } from "node:fs/promises";
+import { link, lstat, open, rename, rm } from "./fs-calls.js";
 import { ExistsError, IoError, NotFoundError, OciError, SizeLimitError } from "./errors.js";
 
 const TEMP_SUFFIX = ".tmp";

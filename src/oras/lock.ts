@@ -13,7 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { rm, stat } from "node:fs/promises";
+import { rm, stat } from "./fs-calls.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { IoError } from "./errors.js";
 import { createFileExclusive, errnoCode, ioError, readFileBounded } from "./fs.js";

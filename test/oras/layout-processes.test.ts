@@ -16,7 +16,7 @@ import { digestOf } from "../../src/oras/digest.js";
 import { OciLayout } from "../../src/oras/layout/store.js";
 
 const SRC = fileURLToPath(new URL("../../src/oras/", import.meta.url));
-const MODULES = ["errors.ts", "descriptor.ts", "digest.ts", "json.ts", "limits.ts", "manifest.ts", "reference.ts", "target.ts", "verify.ts", "fs.ts", "lock.ts", "predecessors.ts", "layout", "copy"];
+const MODULES = ["errors.ts", "descriptor.ts", "digest.ts", "json.ts", "limits.ts", "manifest.ts", "reference.ts", "target.ts", "verify.ts", "fs.ts", "fs-calls.ts", "lock.ts", "predecessors.ts", "layout", "copy"];
 const REF_NAME = "org.opencontainers.image.ref.name";
 
 let work: string;

@@ -9,7 +9,7 @@
  * commit calls before any index.json write that could name them.
  */
 import { createWriteStream } from "node:fs";
-import { lstat, mkdir, open, opendir, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import { lstat, mkdir, open, opendir, rename, rm, stat, type FileHandle } from "../fs-calls.js";
 import { addAbortSignal, pipeline, type Readable } from "node:stream";
 import { pipeline as pipelineAsync } from "node:stream/promises";
 import type { Descriptor } from "../descriptor.js";

@@ -10,7 +10,7 @@
  * starting over when they changed; a write that lands between that check and
  * the deletions is not covered, so such tools should not run during a gc.
  */
-import { lstat, opendir, rm } from "node:fs/promises";
+import { lstat, opendir, rm } from "../fs-calls.js";
 import { isManifestMediaType, type Descriptor } from "../descriptor.js";
 import { ARTIFACT_MANIFEST_MEDIA_TYPE, manifestChildren } from "../manifest.js";
 import { MAX_MANIFEST_BYTES } from "../limits.js";

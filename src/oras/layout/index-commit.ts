@@ -9,7 +9,7 @@
  * meanwhile share one write. Inside batch(), they return at once and batch()
  * writes once at the end.
  */
-import { stat } from "node:fs/promises";
+import { statBigInt } from "../fs-calls.js";
 import { createFileExclusive, errnoCode, ioError, readFileBounded, writeFileAtomic } from "../fs.js";
 import { MAX_INDEX_BYTES } from "../limits.js";
 import { IndexModel, type IndexChange } from "./index-file.js";
@@ -183,7 +183,7 @@ export class IndexCommitter {
   /** Identifies one version of index.json: every writer renames a new file into place. */
   private async stampOf(): Promise<string> {
     try {
-      const st = await stat(this.path, { bigint: true });
+      const st = await statBigInt(this.path);
       return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
     } catch (err) {
       if (errnoCode(err) === "ENOENT") return "missing";

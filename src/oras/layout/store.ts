@@ -18,7 +18,7 @@
  * all calls made meanwhile share one write. Inside batch(), they return at
  * once and batch() writes once at the end.
  */
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, stat } from "../fs-calls.js";
 import { resolve as resolvePath } from "node:path";
 import type { Readable } from "node:stream";
 import { isIndexMediaType, isManifestMediaType, type Descriptor } from "../descriptor.js";

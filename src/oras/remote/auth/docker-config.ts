@@ -4,7 +4,7 @@
  * that every tool using it (docker, oras, helm) shares one place: `auths` entries,
  * `credHelpers` per host and a default `credsStore`.
  */
-import { mkdir, realpath } from "node:fs/promises";
+import { mkdir, realpath } from "../../fs-calls.js";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { InvalidContentError, IoError, SizeLimitError } from "../../errors.js";
