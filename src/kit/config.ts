@@ -8,6 +8,7 @@ import path from "node:path";
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import {
+  fsCalls,
   NotFoundError,
   OciError,
   IoError,
@@ -25,7 +26,6 @@ import { checkYamlDocument, YamlValidationError, type KitIssue, type YamlDocumen
 import { KIT_YAML_BUDGET } from "./yaml-budget.js";
 import { parseTrustPattern, trustPatternKey, type TrustPolicy, type TrustScope } from "./trust.js";
 import type { ValidationReport } from "./validate.js";
-import { fsCalls } from "../oras/content.js";
 
 const { stat } = fsCalls;
 

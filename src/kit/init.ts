@@ -7,7 +7,6 @@ import { KIT_FILE } from "./load.js";
 
 const { mkdir } = fsCalls;
 
-
 export interface InitResult {
   files: string[];
   name: string;

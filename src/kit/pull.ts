@@ -7,6 +7,7 @@
 import path from "node:path";
 import {
   formatReference,
+  fsCalls,
   IoError,
   type MirrorPolicies,
   NotFoundError,
@@ -27,7 +28,6 @@ import { KitStore } from "./store.js";
 import { recordedRepository } from "./store-reference.js";
 import type { SignatureTarget } from "./signature/location.js";
 import { type TrustOutcome, type TrustPolicy, type TrustScope, trustScopeFor, trustScopeForRepository } from "./trust.js";
-import { fsCalls } from "../oras/content.js";
 
 const { mkdir } = fsCalls;
 

@@ -22,7 +22,7 @@
  */
 import { homedir } from "node:os";
 import path from "node:path";
-import { fetchAll, fsCalls, InvalidContentError, isJsonObject, MAX_MANIFEST_BYTES, MediaType, NotFoundError, parseDigest, parseReference, repositoryName, type DescribedBytes, type Descriptor, type RegistryReference, UsageError } from "../oras/content.js";
+import { type DescribedBytes, type Descriptor, fetchAll, fsCalls, InvalidContentError, isJsonObject, MAX_MANIFEST_BYTES, MediaType, NotFoundError, parseDigest, parseReference, type RegistryReference, repositoryName, UsageError } from "../oras/content.js";
 import { FileLock, type GcResult, type LayoutReport, type LockOptions, OciLayout, validateRefName } from "../oras/layout/index.js";
 import type { KitConfig } from "./artifact.js";
 import { Annotation, KIT_ARTIFACT_TYPE } from "./format.js";

@@ -14,17 +14,22 @@ function call<T>(start: (done: Callback<T>) => void): Promise<T> {
   return new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value))));
 }
 
+/** For the calls whose callback gives only an error. */
+function act(start: (done: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> {
+  return call<void>((done) => start((err) => done(err, undefined)));
+}
+
 export const stat = (path: string): Promise<Stats> => call((done) => fs.stat(path, done));
 /** With nanosecond times, which tell two writes within one millisecond apart. */
 export const statBigInt = (path: string): Promise<BigIntStats> => call((done) => fs.stat(path, { bigint: true }, done));
 export const lstat = (path: string): Promise<Stats> => call((done) => fs.lstat(path, done));
 export const mkdir = (path: string, opts: MakeDirectoryOptions = {}): Promise<string | undefined> => call((done) => fs.mkdir(path, opts, done));
-export const rm = (path: string, opts: RmOptions = {}): Promise<void> => call<void>((done) => fs.rm(path, opts, (err) => done(err, undefined)));
-export const rename = (from: string, to: string): Promise<void> => call<void>((done) => fs.rename(from, to, (err) => done(err, undefined)));
-export const link = (existing: string, path: string): Promise<void> => call<void>((done) => fs.link(existing, path, (err) => done(err, undefined)));
+export const rm = (path: string, opts: RmOptions = {}): Promise<void> => act((done) => fs.rm(path, opts, done));
+export const rename = (from: string, to: string): Promise<void> => act((done) => fs.rename(from, to, done));
+export const link = (existing: string, path: string): Promise<void> => act((done) => fs.link(existing, path, done));
 export const readdir = (path: string): Promise<string[]> => call((done) => fs.readdir(path, done));
 export const realpath = (path: string): Promise<string> => call((done) => fs.realpath(path, done));
-export const access = (path: string, mode?: number): Promise<void> => call<void>((done) => fs.access(path, mode, (err) => done(err, undefined)));
+export const access = (path: string, mode?: number): Promise<void> => act((done) => fs.access(path, mode, done));
 export const opendir = (path: string, opts: OpenDirOptions = {}): Promise<Dir> => call((done) => fs.opendir(path, opts, done));
 
 /** An open file: the part of fs/promises' FileHandle kit uses. Close it (a stream made from it closes it itself). */
@@ -53,14 +58,14 @@ export class FileHandle {
   }
 
   sync(): Promise<void> {
-    return call<void>((done) => fs.fsync(this.fd, (err) => done(err, undefined)));
+    return act((done) => fs.fsync(this.fd, done));
   }
 
   /** Closes the descriptor once; later calls do nothing. */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    return call<void>((done) => fs.close(this.fd, (err) => done(err, undefined)));
+    return act((done) => fs.close(this.fd, done));
   }
 
   /** A stream of the file from its current offset, which owns the descriptor from now on and closes it. */
